@@ -1,0 +1,245 @@
+"""Load and validate `services/*.yaml` and `sizes.yaml` into a Catalog.
+
+Every error in every file is collected (schema errors via `iter_errors`, then
+the cross-field checks a schema cannot express) and raised together as
+SpecErrors, so one run shows the whole list and nothing is built from bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from hubspec import fargate
+from hubspec.commands import curl_calls
+from hubspec.errors import SpecError, SpecErrors
+from hubspec.model import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_PORT,
+    Acknowledgement,
+    Catalog,
+    HealthCheckSpec,
+    ServiceSpec,
+    SizeSpec,
+    Source,
+)
+from hubspec.yamlsource import YamlDoc, display_name, format_path, load_yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SERVICES_DIR = REPO_ROOT / "services"
+DEFAULT_SIZES_FILE = REPO_ROOT / "sizes.yaml"
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    """`service` or `sizes`: the JSON Schema shipped in hubspec/schemas."""
+    text = resources.files("hubspec").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema(name))
+    cls.check_schema(schema(name))
+    return cls(schema(name))
+
+
+def _schema_errors(doc: YamlDoc, schema_name: str) -> list[SpecError]:
+    errors: list[SpecError] = []
+    for err in _validator(schema_name).iter_errors(doc.data):
+        errors.extend(_explain(doc, err))
+    return errors
+
+
+def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
+    """Turn one jsonschema error into messages that say what is wrong and what is allowed."""
+    path = tuple(err.absolute_path)
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        err = jsonschema.exceptions.best_match(err.context)
+        path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        out = []
+        for key in sorted(set(err.instance) - set(allowed)):
+            guess = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {guess[0]!r}? " if guess else ""
+            msg = f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"
+            out.append(SpecError(doc.file, doc.line_of(path + (key,)), format_path(path + (key,)), msg))
+        if out:
+            return out
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return [SpecError(doc.file, doc.line_of(path), format_path(path), f"missing required key {missing!r}")]
+    if err.validator == "pattern" and "x-pattern-help" in err.schema:
+        if err.parent is not None and err.parent.validator == "propertyNames":
+            path = tuple(err.parent.absolute_path) + (err.instance,)
+        msg = f"{err.instance!r} is not allowed; expected {err.schema['x-pattern-help']}"
+        return [SpecError(doc.file, doc.line_of(path), format_path(path), msg)]
+    if err.validator == "propertyNames" and err.context:
+        return [e for sub in err.context for e in _explain(doc, sub)]
+    if err.validator == "type":
+        expected = err.validator_value
+        kind = _json_type(err.instance)
+        msg = f"{err.instance!r} is {kind}; expected {_article(expected)}"
+        return [SpecError(doc.file, doc.line_of(path), format_path(path), msg)]
+    return [SpecError(doc.file, doc.line_of(path), format_path(path), err.message)]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _article(expected: Any) -> str:
+    names = {"object": "a mapping", "array": "a list", "integer": "an integer", "string": "a string",
+             "number": "a number", "boolean": "a boolean (true or false)"}
+    if isinstance(expected, list):
+        return " or ".join(names.get(e, e) for e in expected)
+    return names.get(expected, str(expected))
+
+
+def _load_sizes(sizes_file: Path) -> tuple[dict[str, SizeSpec] | None, YamlDoc | None, list[SpecError]]:
+    doc, errors = load_yaml(sizes_file)
+    if doc is None:
+        return None, None, errors
+    errors = _schema_errors(doc, "sizes")
+    if errors:
+        return None, doc, errors
+    sizes: dict[str, SizeSpec] = {}
+    for name, entry in doc.data["sizes"].items():
+        cpu, memory = entry["cpu"], entry["memory"]
+        if memory not in fargate.allowed_memory(cpu):
+            path = ("sizes", name, "memory")
+            msg = f"{memory} MiB is not a Fargate memory size for cpu {cpu}; allowed: {fargate.describe_allowed(cpu)}"
+            errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), msg))
+        sizes[name] = SizeSpec(name=name, cpu=cpu, memory=memory)
+    return (None if errors else sizes), doc, errors
+
+
+def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_file: str) -> list[SpecError]:
+    """Checks a JSON Schema cannot express. Guarded by type so they run beside schema errors."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    errors: list[SpecError] = []
+
+    def add(path: tuple, message: str) -> None:
+        errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), message))
+
+    hc = data.get("health_check")
+    if isinstance(hc, dict):
+        interval, timeout = hc.get("interval"), hc.get("timeout")
+        if _is_int(interval) and _is_int(timeout) and timeout > interval:
+            add(("health_check", "timeout"),
+                f"timeout {timeout} is greater than interval {interval}; allowed: timeout <= interval "
+                "(aws-cdk-lib rejects a longer timeout)")
+        command = hc.get("custom_health_command")
+        if isinstance(command, str) and command.strip():
+            if "probe" in hc:
+                add(("health_check", "probe"),
+                    "probe and custom_health_command are mutually exclusive; remove one")
+            calls = curl_calls(command)
+            if calls is None:
+                add(("health_check", "custom_health_command"),
+                    "cannot be parsed as a shell line (unbalanced quotes?)")
+            elif any(not c.fails_on_http_error for c in calls):
+                add(("health_check", "custom_health_command"),
+                    "runs curl without -f/--fail, so it passes on HTTP 404/500; add -f (for example curl -fsS)")
+    offered = data.get("sizes")
+    if isinstance(offered, list):
+        if sizes is not None:
+            for i, size in enumerate(offered):
+                if isinstance(size, str) and size not in sizes:
+                    add(("sizes", i), f"size {size!r} is not defined in {sizes_file}; defined: {', '.join(sizes)}")
+        default = data.get("default_size")
+        if isinstance(default, str) and default not in offered:
+            add(("default_size",), f"{default!r} is not one of this service's sizes: {', '.join(map(str, offered))}")
+    return errors
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _build_service(doc: YamlDoc) -> ServiceSpec:
+    data = doc.data
+    hc = data["health_check"]
+    startup = data.get("startup_seconds", {})
+    return ServiceSpec(
+        name=data["name"],
+        image=data["image"],
+        port=int(data.get("port", DEFAULT_PORT)),
+        description=data.get("description", ""),
+        sizes=tuple(data["sizes"]),
+        default_size=data.get("default_size", data["sizes"][0]),
+        efs_backed=data.get("efs_backed", False),
+        startup_typical=startup.get("typical"),
+        startup_p95=startup.get("p95"),
+        acknowledged=tuple(Acknowledgement(a["rule"], a["reason"]) for a in data.get("lint_acknowledge", [])),
+        health_check=HealthCheckSpec(
+            interval=int(hc["interval"]),
+            timeout=int(hc["timeout"]),
+            retries=int(hc["retries"]),
+            start_period=int(hc["start_period"]),
+            endpoint=hc.get("endpoint", DEFAULT_ENDPOINT),
+            health_check_port=int(hc["health_check_port"]) if "health_check_port" in hc else None,
+            use_container_root=hc.get("use_container_root", True),
+            prefer_ecs_health=hc.get("prefer_ecs_health", False),
+            probe=hc.get("probe", "curl"),
+            custom_health_command=hc.get("custom_health_command"),
+        ),
+        source=Source(doc.file, dict(doc.lines)),
+    )
+
+
+def service_files(services_dir: Path) -> list[Path]:
+    return sorted(p for p in services_dir.glob("*.yaml") if p.is_file())
+
+
+def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = DEFAULT_SIZES_FILE) -> Catalog:
+    """Validate every file and build the Catalog, or raise SpecErrors listing every problem."""
+    services_dir, sizes_file = Path(services_dir), Path(sizes_file)
+    sizes, _, errors = _load_sizes(sizes_file)
+    files = service_files(services_dir)
+    if not files:
+        errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml) found"))
+    specs: list[ServiceSpec] = []
+    first_seen: dict[str, str] = {}
+    for path in files:
+        doc, file_errors = load_yaml(path)
+        if doc is None:
+            errors.extend(file_errors)
+            continue
+        file_errors = _schema_errors(doc, "service")
+        file_errors += _cross_field_errors(doc, sizes, display_name(sizes_file))
+        name = doc.data.get("name") if isinstance(doc.data, dict) else None
+        if isinstance(name, str):
+            where = f"{doc.file}:{doc.line_of(('name',))}"
+            if name in first_seen:
+                file_errors.append(SpecError(doc.file, doc.line_of(("name",)), "name",
+                                             f"service {name!r} is already defined at {first_seen[name]}; "
+                                             "service names must be unique"))
+            else:
+                first_seen[name] = where
+        errors.extend(file_errors)
+        if not file_errors:
+            specs.append(_build_service(doc))
+    if errors:
+        raise SpecErrors(errors)
+    return Catalog(services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}))

@@ -1,0 +1,87 @@
+"""Validated specs as frozen dataclasses: built only by the loader, after validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 8888
+DEFAULT_ENDPOINT = "/health"
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A lint warning a service accepts on purpose."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    interval: int
+    timeout: int
+    retries: int
+    start_period: int
+    endpoint: str = DEFAULT_ENDPOINT
+    health_check_port: int | None = None
+    use_container_root: bool = True
+    prefer_ecs_health: bool = False
+    probe: str = "curl"
+    custom_health_command: str | None = None
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    name: str
+    cpu: int
+    memory: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a spec came from, so later checks (lint) can name file and line."""
+
+    file: str
+    lines: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def line_of(self, *path: str | int) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    image: str
+    health_check: HealthCheckSpec
+    sizes: tuple[str, ...]
+    default_size: str
+    port: int = DEFAULT_PORT
+    description: str = ""
+    efs_backed: bool = False
+    startup_typical: float | None = None
+    startup_p95: float | None = None
+    acknowledged: tuple[Acknowledgement, ...] = ()
+    source: Source = field(default_factory=lambda: Source("<memory>"), compare=False)
+
+    @property
+    def probe_port(self) -> int:
+        """health_check_port if set, else the service port (which defaults to 8888)."""
+        return self.health_check.health_check_port or self.port
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All services and sizes of one hub, in a stable order (by service name)."""
+
+    services: tuple[ServiceSpec, ...]
+    sizes: dict[str, SizeSpec] = field(hash=False)
+
+    def service(self, name: str) -> ServiceSpec:
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        known = ", ".join(s.name for s in self.services)
+        raise KeyError(f"unknown service {name!r}; known: {known}")
