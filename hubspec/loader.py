@@ -78,16 +78,15 @@ def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         return [SpecError(doc.file, doc.line_of(path), format_path(path), f"missing required key {missing!r}")]
     if err.validator == "pattern" and "x-pattern-help" in err.schema:
-        if err.parent is not None and err.parent.validator == "propertyNames":
-            path = tuple(err.parent.absolute_path) + (err.instance,)
+        if "propertyNames" in err.relative_schema_path:  # the instance is the key itself
+            path = path + (err.instance,)
         msg = f"{err.instance!r} is not allowed; expected {err.schema['x-pattern-help']}"
         return [SpecError(doc.file, doc.line_of(path), format_path(path), msg)]
-    if err.validator == "propertyNames" and err.context:
-        return [e for sub in err.context for e in _explain(doc, sub)]
     if err.validator == "type":
         expected = err.validator_value
         kind = _json_type(err.instance)
-        msg = f"{err.instance!r} is {kind}; expected {_article(expected)}"
+        shown = "is" if isinstance(err.instance, (dict, list)) else f"{err.instance!r} is"
+        msg = f"{shown} {kind}; expected {_article(expected)}"
         return [SpecError(doc.file, doc.line_of(path), format_path(path), msg)]
     return [SpecError(doc.file, doc.line_of(path), format_path(path), err.message)]
 
@@ -116,22 +115,24 @@ def _article(expected: Any) -> str:
     return names.get(expected, str(expected))
 
 
-def _load_sizes(sizes_file: Path) -> tuple[dict[str, SizeSpec] | None, YamlDoc | None, list[SpecError]]:
+def _load_sizes(sizes_file: Path) -> tuple[dict[str, SizeSpec] | None, list[SpecError]]:
     doc, errors = load_yaml(sizes_file)
     if doc is None:
-        return None, None, errors
+        return None, errors
     errors = _schema_errors(doc, "sizes")
-    if errors:
-        return None, doc, errors
+    entries = doc.data.get("sizes") if isinstance(doc.data, dict) else None
     sizes: dict[str, SizeSpec] = {}
-    for name, entry in doc.data["sizes"].items():
-        cpu, memory = entry["cpu"], entry["memory"]
-        if memory not in fargate.allowed_memory(cpu):
+    for name, entry in (entries.items() if isinstance(entries, dict) else ()):
+        cpu = entry.get("cpu") if isinstance(entry, dict) else None
+        memory = entry.get("memory") if isinstance(entry, dict) else None
+        if not (_is_int(cpu) and _is_int(memory)):
+            continue
+        if fargate.allowed_memory(cpu) and memory not in fargate.allowed_memory(cpu):
             path = ("sizes", name, "memory")
             msg = f"{memory} MiB is not a Fargate memory size for cpu {cpu}; allowed: {fargate.describe_allowed(cpu)}"
             errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), msg))
         sizes[name] = SizeSpec(name=name, cpu=cpu, memory=memory)
-    return (None if errors else sizes), doc, errors
+    return (None if errors else sizes), errors
 
 
 def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_file: str) -> list[SpecError]:
@@ -215,9 +216,11 @@ def service_files(services_dir: Path) -> list[Path]:
 def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = DEFAULT_SIZES_FILE) -> Catalog:
     """Validate every file and build the Catalog, or raise SpecErrors listing every problem."""
     services_dir, sizes_file = Path(services_dir), Path(sizes_file)
-    sizes, _, errors = _load_sizes(sizes_file)
+    sizes, errors = _load_sizes(sizes_file)
     files = service_files(services_dir)
-    if not files:
+    if not services_dir.is_dir():
+        errors.append(SpecError(display_name(services_dir), 1, "$", "services directory does not exist"))
+    elif not files:
         errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml) found"))
     specs: list[ServiceSpec] = []
     first_seen: dict[str, str] = {}

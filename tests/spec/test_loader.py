@@ -1,0 +1,102 @@
+"""Loading and validating service files: every bad input gets exact file:line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubspec import SpecErrors, load_catalog
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+
+EXAMPLES = Path(__file__).parent / "examples"
+BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.is_dir())
+GOOD = sorted(p for p in (EXAMPLES / "good").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", BAD, ids=[p.name for p in BAD])
+def test_bad_example_reports_exact_errors(case: Path, load_case):
+    expected = (case / "expected.txt").read_text().splitlines()
+    with pytest.raises(SpecErrors) as excinfo:
+        load_case(case)
+    assert excinfo.value.lines() == expected
+
+
+@pytest.mark.parametrize("case", GOOD, ids=[p.name for p in GOOD])
+def test_good_example_loads(case: Path, load_case):
+    catalog = load_case(case)
+    names = sorted(yaml_name.stem for yaml_name in (case / "services").glob("*.yaml"))
+    assert len(catalog.services) == len(names)
+
+
+def test_errors_are_sorted_and_collected_across_files(load_case):
+    """One run reports every file's problems, ordered by file then line."""
+    with pytest.raises(SpecErrors) as excinfo:
+        load_case(EXAMPLES / "bad" / "endpoint_shell")
+    files = [e.file for e in excinfo.value.errors]
+    assert files == ["services/a.yaml", "services/b.yaml", "services/c.yaml", "services/d.yaml"]
+
+
+def test_defaults_apply_to_minimal_service(load_case):
+    spec = load_case(EXAMPLES / "good" / "minimal").service("echo")
+    hc = spec.health_check
+    assert spec.port == 8888
+    assert spec.default_size == "small"
+    assert (hc.endpoint, hc.use_container_root, hc.prefer_ecs_health, hc.probe) == ("/health", True, False, "curl")
+    assert hc.health_check_port is None and hc.custom_health_command is None
+    assert spec.probe_port == 8888
+
+
+def test_boundary_values_pass_through_unchanged(load_case):
+    catalog = load_case(EXAMPLES / "good" / "boundaries")
+    edge, low = catalog.service("edge_1"), catalog.service("low")
+    assert (edge.health_check.interval, edge.health_check.timeout, edge.health_check.retries,
+            edge.health_check.start_period) == (5, 5, 10, 300)
+    assert (low.health_check.interval, low.health_check.timeout, low.health_check.retries,
+            low.health_check.start_period) == (300, 2, 1, 0)
+    assert (edge.port, edge.probe_port, low.port) == (65535, 1, 1)
+    assert edge.default_size == "xlarge"
+
+
+def test_bundled_services_load_with_the_issue_values():
+    catalog = load_catalog(DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE)
+    assert [s.name for s in catalog.services] == ["chat", "lab", "waiide"]
+    chat, lab, waiide = (catalog.service(n) for n in ("chat", "lab", "waiide"))
+    assert (chat.port, chat.probe_port, chat.image) == (8888, 3000, "calliopeai/calliope-data-agent:ui-latest")
+    assert (waiide.port, waiide.probe_port) == (8070, 8071)
+    assert (lab.port, lab.probe_port, lab.health_check.use_container_root) == (8888, 8888, False)
+    for spec in (chat, waiide):
+        hc = spec.health_check
+        assert (hc.interval, hc.timeout, hc.retries, hc.start_period) == (15, 10, 8, 45)
+        assert hc.use_container_root and hc.prefer_ecs_health
+    hc = lab.health_check
+    assert (hc.interval, hc.retries, hc.start_period) == (30, 8, 60)
+    assert hc.timeout < hc.interval  # the notes' 60 cannot be synthesized (see lab.yaml)
+
+
+def test_every_bundled_yaml_names_its_schema_for_editors():
+    for path in sorted(DEFAULT_SERVICES_DIR.glob("*.yaml")) + [DEFAULT_SIZES_FILE]:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        schema_path = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert schema_path.is_file(), f"{path}: schema {schema_path} does not exist"
+
+
+def test_unreadable_services_dir_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecErrors) as excinfo:
+        load_catalog(Path("missing"), Path("missing.yaml"))
+    assert excinfo.value.lines() == [
+        "missing:1: $: services directory does not exist",
+        "missing.yaml:1: $: cannot read file: No such file or directory",
+    ]
+
+
+def test_non_utf8_file_is_reported(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "x.yaml").write_bytes(b"name: \xff\xfe\n")
+    (tmp_path / "sizes.yaml").write_text(DEFAULT_SIZES_FILE.read_text())
+    with pytest.raises(SpecErrors) as excinfo:
+        load_catalog(Path("services"), Path("sizes.yaml"))
+    assert excinfo.value.lines() == ["services/x.yaml:1: $: file is not UTF-8 text"]
