@@ -10,7 +10,7 @@ _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 def family_name(prefix: str, service: str, size: str) -> str:
     """`<prefix>-<service>-<size>`, checked against ECS's family rules (255 of [A-Za-z0-9_-])."""
     name = f"{prefix}-{service}-{size}"
-    if not _ECS_NAME.match(name):
+    if not (prefix and service and size) or not _ECS_NAME.match(name):
         raise ValueError(
             f"task definition family {name!r} is not a valid ECS name: "
             "at most 255 characters of letters, digits, '_' and '-'"
