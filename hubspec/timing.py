@@ -1,0 +1,288 @@
+"""What a health check really does over time: an event-by-event simulation.
+
+The design notes promise `S + I×R` and start their timelines when start_period
+ends. The engine does neither (see ../shared/ecs-facts.md): the first probe runs
+at t = interval (classic) or after 5 s (start-interval), a success counts at once,
+and a hanging probe costs interval + timeout per round. So every number here is
+simulated on `hubspec.healthstate` (one implementation of the rules, shared with
+the live prober) for one named engine profile; Fargate's engine is undocumented,
+so callers report the range over `PROFILES`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from hubspec.healthstate import (
+    CLASSIC,
+    DOCKER_START_INTERVAL,
+    HEALTHY,
+    PROFILES,
+    START_INTERVAL,
+    UNHEALTHY,
+    HealthState,
+    next_probe_start,
+)
+
+__all__ = [
+    "CLASSIC", "START_INTERVAL", "PROFILES", "UP", "REFUSED", "HANGS",
+    "Behaviour", "ProbeRun", "Simulation", "Span", "ProfileTimings", "Timings",
+    "simulate", "ready_at", "never_ready", "fails_at", "flapping",
+    "time_to_healthy", "time_to_unhealthy", "detection_after_healthy", "profile_timings",
+    "timings", "notes_estimate",
+]
+
+UP, REFUSED, HANGS = "up", "refused", "hangs"
+MODES = (UP, REFUSED, HANGS)
+# A failure "just after a probe began" is this much later; results are reported as the limit.
+_JUST_AFTER = 1e-6
+
+
+class CheckTiming(Protocol):
+    """The four ECS numbers; HealthCheckSpec and RenderedHealthCheck both fit."""
+
+    interval: int
+    timeout: int
+    retries: int
+    start_period: int
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a probe meets, decided by the moment it starts.
+
+    `phases` are `(from_second, mode)` pairs in time order; with `period` they
+    repeat (flapping). `ok_seconds` is d, how long a passing probe runs (<= the
+    timeout, else it times out); `fail_seconds` how long a fast failure (refused)
+    runs. A hanging probe always runs until the timeout and fails.
+    """
+
+    phases: tuple[tuple[float, str], ...]
+    ok_seconds: float = 0.0
+    fail_seconds: float = 0.0
+    period: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.phases or self.phases[0][0] > 0:
+            raise ValueError("phases must start at t <= 0")
+        if any(mode not in MODES for _, mode in self.phases):
+            raise ValueError(f"phase modes must be among {MODES}")
+        if self.ok_seconds < 0 or self.fail_seconds < 0:
+            raise ValueError("probe durations cannot be negative")
+
+    def mode_at(self, t: float) -> str:
+        if self.period:
+            t = math.fmod(t, self.period)
+        mode = self.phases[0][1]
+        for start, phase_mode in self.phases:
+            if start <= t:
+                mode = phase_mode
+        return mode
+
+    def outcome(self, start: float, timeout: float) -> tuple[bool, float, bool]:
+        """(passed, duration, timed_out) of a probe starting at `start`."""
+        mode = self.mode_at(start)
+        wanted = self.ok_seconds if mode == UP else self.fail_seconds if mode == REFUSED else math.inf
+        if wanted > timeout:
+            return False, float(timeout), True
+        return mode == UP, wanted, False
+
+
+def ready_at(t: float, *, ok_seconds: float = 0.0, before: str = REFUSED, fail_seconds: float = 0.0) -> Behaviour:
+    """Probes fail (`before`: refused or hangs) until t, then pass in ok_seconds."""
+    phases = ((0.0, UP),) if t <= 0 else ((0.0, before), (float(t), UP))
+    return Behaviour(phases, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
+
+
+def never_ready(mode: str = REFUSED, *, fail_seconds: float = 0.0) -> Behaviour:
+    return Behaviour(((0.0, mode),), fail_seconds=fail_seconds)
+
+
+def fails_at(t: float, *, mode: str = REFUSED, ok_seconds: float = 0.0, ready: float = 0.0,
+             fail_seconds: float = 0.0) -> Behaviour:
+    """Ready at `ready`, broken (refused or hangs) from t on."""
+    phases = ((0.0, REFUSED), (float(ready), UP), (float(t), mode)) if ready > 0 else ((0.0, UP), (float(t), mode))
+    return Behaviour(phases, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
+
+
+def flapping(up: float, down: float, *, mode: str = REFUSED, ok_seconds: float = 0.0,
+             fail_seconds: float = 0.0) -> Behaviour:
+    """Up for `up` seconds, then broken for `down` seconds, repeating from t = 0."""
+    if up <= 0 or down <= 0:
+        raise ValueError("flapping needs up > 0 and down > 0")
+    return Behaviour(((0.0, UP), (float(up), mode)), ok_seconds=ok_seconds, fail_seconds=fail_seconds,
+                     period=float(up + down))
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    number: int
+    start: float
+    end: float
+    passed: bool
+    timed_out: bool
+    counted: bool  # a failure that counted towards retries
+    streak: int  # failing streak after this probe
+    status: str  # status after this probe
+
+
+@dataclass(frozen=True)
+class Simulation:
+    profile: str
+    probes: tuple[ProbeRun, ...]
+    changes: tuple[tuple[float, str], ...]
+
+    def first(self, status: str) -> float | None:
+        """When the status first became `status`, or None within the simulated time."""
+        return next((at for at, s in self.changes if s == status), None)
+
+
+def simulate(check: CheckTiming, behaviour: Behaviour, *, profile: str, until: float,
+             stop_at: str | None = None, start_interval: float = DOCKER_START_INTERVAL) -> Simulation:
+    """Run probes one after the other (they never overlap) until `until` or status `stop_at`."""
+    state = HealthState(retries=check.retries, start_period=check.start_period)
+    probes: list[ProbeRun] = []
+    prev_end: float | None = None
+    while True:
+        start = next_probe_start(profile, prev_end=prev_end, status=state.status, interval=check.interval,
+                                 start_period=check.start_period, start_interval=start_interval)
+        if start > until:
+            break
+        passed, duration, timed_out = behaviour.outcome(start, check.timeout)
+        end = start + duration
+        counted = state.record(start, end, passed)
+        probes.append(ProbeRun(len(probes) + 1, start, end, passed, timed_out, counted,
+                               state.failing_streak, state.status))
+        prev_end = end
+        if stop_at is not None and state.status == stop_at:
+            break
+    return Simulation(profile, tuple(probes), tuple(state.changes))
+
+
+def _horizon(check: CheckTiming, extra: float = 0.0) -> float:
+    """Long enough for any scenario here to settle: start period plus R+3 slowest rounds."""
+    return extra + check.start_period + (check.retries + 3) * (check.interval + check.timeout) + DOCKER_START_INTERVAL
+
+
+def time_to_healthy(check: CheckTiming, *, profile: str, ready: float = 0.0, ok_seconds: float = 0.0,
+                    before: str = REFUSED) -> float | None:
+    """When a container whose server answers from `ready` on first shows HEALTHY."""
+    sim = simulate(check, ready_at(ready, ok_seconds=ok_seconds, before=before), profile=profile,
+                   until=_horizon(check, ready), stop_at=HEALTHY)
+    return sim.first(HEALTHY)
+
+
+def time_to_unhealthy(check: CheckTiming, *, profile: str, mode: str, fail_seconds: float = 0.0) -> float:
+    """When a container that never answers becomes UNHEALTHY (fast failures or hangs)."""
+    sim = simulate(check, never_ready(mode, fail_seconds=fail_seconds), profile=profile,
+                   until=_horizon(check), stop_at=UNHEALTHY)
+    at = sim.first(UNHEALTHY)
+    assert at is not None, "the horizon covers start_period and retries+3 rounds"
+    return at
+
+
+def detection_after_healthy(check: CheckTiming, *, profile: str, mode: str, ok_seconds: float = 0.0,
+                            fail_seconds: float = 0.0) -> tuple[float, float]:
+    """(best, worst) seconds from a healthy container breaking to UNHEALTHY.
+
+    Worst: it breaks just after a passing probe began (that probe still passes);
+    best: just before the next probe begins. Every gap between probes from the
+    first success to well past start_period is tried, so transitions between
+    schedules are covered, not assumed away.
+    """
+    healthy = simulate(check, ready_at(0, ok_seconds=ok_seconds), profile=profile,
+                       until=check.start_period + 3 * (check.interval + ok_seconds) + DOCKER_START_INTERVAL)
+    starts = [p.start for p in healthy.probes if p.status == HEALTHY]
+    best, worst = math.inf, 0.0
+    for this, nxt in zip(starts, starts[1:]):
+        for broken_at, measured_from in ((this + _JUST_AFTER, this), (nxt, nxt)):
+            behaviour = fails_at(broken_at, mode=mode, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
+            sim = simulate(check, behaviour, profile=profile, until=_horizon(check, broken_at), stop_at=UNHEALTHY)
+            took = sim.first(UNHEALTHY) - measured_from
+            best, worst = min(best, took), max(worst, took)
+    return best, worst
+
+
+def notes_estimate(check: CheckTiming) -> int:
+    """The notes' 'Total detection time = start_period + (interval × retries)'."""
+    return check.start_period + check.interval * check.retries
+
+
+@dataclass(frozen=True)
+class Span:
+    """One quantity over engine profiles: lowest and highest value (Fargate: engine unknown)."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values) -> "Span":
+        values = list(values)
+        return cls(min(values), max(values))
+
+
+@dataclass(frozen=True)
+class ProfileTimings:
+    """Every headline number for one spec under one engine profile (seconds)."""
+
+    profile: str
+    earliest_healthy: float
+    healthy_when_started: float | None  # server ready at the declared startup time
+    unhealthy_fast: float
+    unhealthy_hang: float
+    detect_fast: tuple[float, float]  # best, worst
+    detect_hang: tuple[float, float]
+
+    @property
+    def worst_detection(self) -> tuple[float, str]:
+        """The longest time to UNHEALTHY for a broken container in any scenario, and which one."""
+        cases = [
+            (self.unhealthy_hang, "never ready, probes hang"),
+            (self.unhealthy_fast, "never ready, probes fail fast"),
+            (self.detect_hang[1], "failure after healthy, probes hang"),
+            (self.detect_fast[1], "failure after healthy, probes fail fast"),
+        ]
+        return max(cases, key=lambda c: c[0])
+
+
+def profile_timings(check: CheckTiming, *, profile: str, ok_seconds: float = 0.0,
+                    startup: float | None = None) -> ProfileTimings:
+    return ProfileTimings(
+        profile=profile,
+        earliest_healthy=time_to_healthy(check, profile=profile, ok_seconds=ok_seconds),
+        healthy_when_started=(None if startup is None else
+                              time_to_healthy(check, profile=profile, ready=startup, ok_seconds=ok_seconds)),
+        unhealthy_fast=time_to_unhealthy(check, profile=profile, mode=REFUSED),
+        unhealthy_hang=time_to_unhealthy(check, profile=profile, mode=HANGS),
+        detect_fast=detection_after_healthy(check, profile=profile, mode=REFUSED, ok_seconds=ok_seconds),
+        detect_hang=detection_after_healthy(check, profile=profile, mode=HANGS, ok_seconds=ok_seconds),
+    )
+
+
+@dataclass(frozen=True)
+class Timings:
+    """A spec's numbers for every profile, plus the range Fargate may show."""
+
+    by_profile: dict[str, ProfileTimings]
+    ok_seconds: float
+
+    def span(self, attr: str, index: int | None = None) -> Span:
+        values = [getattr(t, attr) for t in self.by_profile.values()]
+        if index is not None:
+            values = [v[index] for v in values]
+        return Span.of(values)
+
+    @property
+    def worst_detection(self) -> tuple[float, str, str]:
+        """(seconds, scenario, profile) of the slowest detection over all profiles."""
+        value, scenario, profile = max((t.worst_detection + (p,) for p, t in self.by_profile.items()),
+                                       key=lambda c: c[0])
+        return value, scenario, profile
+
+
+def timings(check: CheckTiming, *, ok_seconds: float = 0.0, startup: float | None = None,
+            profiles: tuple[str, ...] = PROFILES) -> Timings:
+    return Timings({p: profile_timings(check, profile=p, ok_seconds=ok_seconds, startup=startup) for p in profiles},
+                   ok_seconds)
