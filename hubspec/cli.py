@@ -1,0 +1,237 @@
+"""`python -m hubspec`: check, report and timeline for the hub's service health checks.
+
+Exit codes: 0 ok; 1 spec or lint errors (`check`), or specs that do not load;
+2 usage errors (argparse's own code, also for an unknown service).
+The `tune` and `probe` commands live in hubspec.tune and hubspec.liveprobe; each
+module registers itself through `add_parser(subparsers)` when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from hubspec import lint, report, timing
+from hubspec.errors import SpecErrors
+from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE, load_catalog
+from hubspec.model import Catalog
+
+OK, FAILED, USAGE = 0, 1, 2
+PLUGINS = ("hubspec.tune", "hubspec.liveprobe")
+
+
+class UsageError(Exception):
+    """A well-formed command line that names something that does not exist (exit 2)."""
+
+
+def load(args: argparse.Namespace) -> Catalog:
+    return load_catalog(Path(args.services_dir), Path(args.sizes_file))
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number of seconds >= 0")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of seconds > 0")
+    return value
+
+
+# ---- check ------------------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    catalog = load(args)
+    findings = lint.lint_catalog(catalog)
+    for f in findings:
+        print(f)
+    names = ", ".join(s.name for s in catalog.services)
+    print(f"{len(catalog.services)} service(s) ({names}): {lint.summary(findings)}")
+    failed = lint.errors(findings) or (args.strict and lint.open_warnings(findings))
+    return FAILED if failed else OK
+
+
+# ---- report -----------------------------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    catalog = load(args)
+    reports = report.build(catalog, ok_seconds=args.probe_seconds)
+    if args.format == "json":
+        sys.stdout.write(report.to_json(reports, ok_seconds=args.probe_seconds))
+    else:
+        sys.stdout.write(report.to_markdown(reports, ok_seconds=args.probe_seconds))
+    return OK
+
+
+# ---- timeline ---------------------------------------------------------------------------------
+
+def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, str | None]:
+    """The behaviour asked for, a sentence describing it, and the status that ends the run."""
+    d = args.probe_seconds
+    if args.never_ready:
+        return (timing.never_ready(args.never_ready),
+                f"the server never answers (probes {'hang' if args.never_ready == timing.HANGS else 'fail fast'})",
+                UNHEALTHY)
+    if args.flap:
+        up, down = args.flap
+        return (timing.flapping(up, down, mode=args.fail_mode, ok_seconds=d),
+                f"the server flaps: up {up:g} s, then {args.fail_mode} for {down:g} s, repeating", None)
+    ready, why = args.ready_at, "--ready-at"
+    if ready is None:
+        declared = report._declared_startup(spec)
+        ready, why = (declared[1], f"declared {declared[0]} start-up") if declared else (0.0, "no declared start-up")
+    if args.fail_at is not None:
+        if args.fail_at <= ready:
+            raise UsageError(f"--fail-at {args.fail_at:g} must be later than the ready time {ready:g}")
+        return (timing.fails_at(args.fail_at, mode=args.fail_mode, ok_seconds=d, ready=ready),
+                f"the server answers from {ready:g} s ({why}) and breaks ({args.fail_mode}) at {args.fail_at:g} s",
+                UNHEALTHY)
+    return (timing.ready_at(ready, ok_seconds=d, before=args.before),
+            f"the server answers from {ready:g} s ({why}); before that probes {args.before}", HEALTHY)
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    catalog = load(args)
+    try:
+        spec = catalog.service(args.service)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if args.fail_at is not None and (args.never_ready or args.flap):
+        raise UsageError("--fail-at cannot be combined with --never-ready or --flap")
+    hc = spec.health_check
+    behaviour, described, stop_at = _scenario(args, spec)
+    profiles = PROFILES if args.profile == "all" else (args.profile,)
+    horizon = (hc.start_period + (hc.retries + 3) * (hc.interval + hc.timeout) + 5
+               + max((start for start, _ in behaviour.phases), default=0.0))
+    until = args.until if args.until is not None else horizon
+    stop = None if args.until is not None else stop_at
+    print(f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
+          f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s")
+    print(f"scenario: {described}")
+    sims = {}
+    for profile in profiles:
+        sim = timing.simulate(hc, behaviour, profile=profile, until=until, stop_at=stop)
+        sims[profile] = sim
+        shown_until = sim.probes[-1].end if stop and sim.probes and sim.probes[-1].status == stop else until
+        print()
+        print(f"== {profile} profile: {PROFILE_HELP[profile]}")
+        for line in report.timeline_lines(spec, sim, behaviour, until=shown_until):
+            print(line)
+    print()
+    for status in (HEALTHY, UNHEALTHY):
+        firsts = {p: sim.first(status) for p, sim in sims.items()}
+        if all(v is None for v in firsts.values()):
+            print(f"never {status.upper()} within {until:g} s")
+            continue
+        parts = [f"{p} {'not reached' if v is None else f'{v:g} s'}" for p, v in firsts.items()]
+        line = f"first {status.upper()}: " + "; ".join(parts)
+        if status == UNHEALTHY and args.fail_at is not None:
+            line += " (" + "; ".join(f"{p} {v - args.fail_at:g} s after the failure" for p, v in firsts.items()
+                                     if v is not None) + ")"
+        print(line)
+        reached = [v for v in firsts.values() if v is not None]
+        if len(firsts) > 1 and len(reached) == len(firsts):
+            low, high = min(reached), max(reached)
+            print(f"  Fargate (engine undocumented): {low:g} s" if low == high else
+                  f"  Fargate (engine undocumented): {low:g}–{high:g} s")
+    return OK
+
+
+# ---- parser -----------------------------------------------------------------------------------
+
+def _spec_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """On the main parser with defaults; on each command too, where SUPPRESS keeps the main value."""
+    parser.add_argument("--services-dir", default=DEFAULT_SERVICES_DIR if top else argparse.SUPPRESS,
+                        metavar="DIR", help=f"folder of service YAML files (default: {DEFAULT_SERVICES_DIR})")
+    parser.add_argument("--sizes-file", default=DEFAULT_SIZES_FILE if top else argparse.SUPPRESS,
+                        metavar="FILE", help=f"sizes YAML file (default: {DEFAULT_SIZES_FILE})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m hubspec",
+        description="Validate, lint and explain the hub services' ECS health checks.",
+        epilog="exit codes: 0 ok, 1 spec or lint errors, 2 usage error",
+    )
+    _spec_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate and lint every service (exit 1 on errors)",
+                           description="Validate services/*.yaml and sizes.yaml, then run the lint rules. "
+                           "Errors exit 1; warnings are printed (acknowledged ones with their reason).")
+    _spec_options(check, top=False)
+    check.add_argument("--strict", action="store_true", help="also exit 1 on warnings nobody acknowledged")
+    check.set_defaults(func=cmd_check)
+
+    rep = sub.add_parser("report", help="simulated timing and lint findings per service × size",
+                         description="Print every service × size with its probe, I/T/R/S, simulated times per "
+                         f"engine profile and lint findings. Regenerate the committed copy: {report.REGENERATE}")
+    _spec_options(rep, top=False)
+    rep.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
+    rep.add_argument("--probe-seconds", type=_non_negative, default=0.0, metavar="D",
+                     help="how long a passing probe takes (default 0)")
+    rep.set_defaults(func=cmd_report)
+
+    tl = sub.add_parser("timeline", help="probe-by-probe timeline of one service",
+                        description="Simulate one service's health check event by event and print every probe "
+                        "and status change with its time, per engine profile.")
+    _spec_options(tl, top=False)
+    tl.add_argument("service", help="service name (from services/*.yaml)")
+    tl.add_argument("--profile", choices=PROFILES + ("all",), default="all",
+                    help="engine profile (default: all, as Fargate's engine is undocumented)")
+    scenario = tl.add_mutually_exclusive_group()
+    scenario.add_argument("--ready-at", type=_non_negative, metavar="T",
+                          help="the server answers from T seconds on (default: the declared start-up time, else 0)")
+    scenario.add_argument("--never-ready", choices=(timing.REFUSED, timing.HANGS),
+                          help="the server never answers: probes are refused (fast) or hang until the timeout")
+    scenario.add_argument("--flap", nargs=2, type=_positive, metavar=("UP", "DOWN"),
+                          help="the server is up UP seconds, then down DOWN seconds, repeating")
+    tl.add_argument("--fail-at", type=_non_negative, metavar="F",
+                    help="after becoming ready, the server breaks at F seconds (shows failure detection)")
+    tl.add_argument("--fail-mode", choices=(timing.REFUSED, timing.HANGS), default=timing.REFUSED,
+                    help="how a broken server fails probes, for --fail-at and --flap (default: refused)")
+    tl.add_argument("--before", choices=(timing.REFUSED, timing.HANGS), default=timing.REFUSED,
+                    help="how probes fail before the server is ready (default: refused)")
+    tl.add_argument("--probe-seconds", type=_non_negative, default=0.0, metavar="D",
+                    help="how long a passing probe takes (default 0)")
+    tl.add_argument("--until", type=_positive, metavar="N",
+                    help="simulate exactly N seconds instead of stopping at HEALTHY/UNHEALTHY")
+    tl.set_defaults(func=cmd_timeline)
+
+    for name in PLUGINS:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) and usage errors (2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE
+    try:
+        return int(args.func(args))
+    except SpecErrors as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(f"{len(exc.errors)} spec error(s)", file=sys.stderr)
+        return FAILED
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return USAGE
