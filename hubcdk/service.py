@@ -1,0 +1,73 @@
+"""One Fargate task definition per size a service offers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from hubcdk.findings import annotate_findings
+from hubcdk.health import ecs_health_check
+from hubspec.lint import Finding
+from hubspec.model import ServiceSpec, SizeSpec
+from hubspec.naming import family_name
+from hubspec.render import render_health_check
+
+
+class HubServiceTaskDefinitions(Construct):
+    """The task definitions `<prefix>-<service>-<size>` of one service.
+
+    Each construct id is the size name, so logical IDs depend on service and
+    size names only: adding or reordering sizes never renames a resource.
+
+    Only the service `port` is mapped. A `health_check_port` gets no mapping:
+    on awsvpc the probe runs inside the task and reaches it on 127.0.0.1, and a
+    mapping would only expose the side port on the task's network interface.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: ServiceSpec,
+        sizes: Sequence[SizeSpec],
+        prefix: str,
+        image: str,
+        task_role: iam.IRole,
+        execution_role: iam.IRole,
+        log_group: logs.ILogGroup,
+        findings: Sequence[Finding] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        health_check = ecs_health_check(render_health_check(spec))
+        container_image = ecs.ContainerImage.from_registry(image)
+        self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
+        self.families: dict[str, str] = {}  # size name -> family
+        for size in sizes:
+            family = family_name(prefix, spec.name, size.name)
+            task_definition = ecs.FargateTaskDefinition(
+                self,
+                size.name,
+                family=family,
+                cpu=size.cpu,
+                memory_limit_mib=size.memory,
+                task_role=task_role,
+                execution_role=execution_role,
+            )
+            task_definition.add_container(
+                "Server",
+                container_name=spec.name,
+                image=container_image,
+                essential=True,
+                port_mappings=[ecs.PortMapping(container_port=spec.port, protocol=ecs.Protocol.TCP)],
+                health_check=health_check,
+                logging=ecs.LogDriver.aws_logs(stream_prefix=spec.name, log_group=log_group),
+            )
+            self.task_definitions[size.name] = task_definition
+            self.families[size.name] = family
+        annotate_findings(self, findings)

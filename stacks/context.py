@@ -1,0 +1,137 @@
+"""CDK context -> HubSettings, checked before anything is synthesized.
+
+Context comes from cdk.json, then the CDK CLI (`CDK_CONTEXT_JSON`, which
+already includes cdk.json and `-c` values), then `python app.py -c KEY=VALUE`.
+Reading cdk.json here too gives `python app.py` the same defaults and
+feature flags as `cdk synth`, so both produce the same template.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubspec.loader import DEFAULT_SIZES_FILE
+from hubspec.naming import check_prefix
+from stacks.errors import InputErrors
+
+PREFIX = "prefix"
+IMAGES = "images"
+LOG_RETENTION = "log_retention_days"
+SERVICES_DIR = "services_dir"
+SIZES_FILE = "sizes_file"
+KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE)
+
+# What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    prefix: str
+    log_retention_days: int
+    services_dir: Path
+    sizes_file: Path
+    images: Mapping[str, str] = field(default_factory=dict)  # service name -> image override
+
+
+def read_cdk_json_context(cdk_json: Path) -> dict[str, Any]:
+    """The `context` object of cdk.json (defaults and feature flags)."""
+    try:
+        data = json.loads(cdk_json.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputErrors([f"{cdk_json.name}: cannot read: {err}"]) from None
+    context = data.get("context", {})
+    if not isinstance(context, dict):
+        raise InputErrors([f"{cdk_json.name}: context: is not an object"])
+    return context
+
+
+def parse_context_args(pairs: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings, as `cdk synth -c` takes them (values stay strings, like the CLI's)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputErrors([f"context: {pair!r}: expected KEY=VALUE"])
+        out[key] = value
+    return out
+
+
+def merge_context(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Later layers win, key by key."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSettings:
+    """Validate the hub's context keys; InputErrors lists every problem. Paths are relative to `root`."""
+    errors: list[str] = []
+
+    def bad(key: str, message: str) -> None:
+        errors.append(f"context: {key}: {message}")
+
+    for key in context:
+        near = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+        if near and key not in KEYS:
+            bad(key, f"unknown key; did you mean {near[0]!r}?")
+
+    prefix = context.get(PREFIX)
+    if not isinstance(prefix, str):
+        bad(PREFIX, "missing; set it in cdk.json or with -c prefix=NAME")
+        prefix = ""
+    elif (why := check_prefix(prefix)) is not None:
+        bad(PREFIX, why)
+
+    retention = _int_value(context.get(LOG_RETENTION))
+    if LOG_RETENTION not in context:
+        bad(LOG_RETENTION, "missing; set it in cdk.json or with -c log_retention_days=DAYS")
+    elif retention not in LOG_RETENTION_DAYS:
+        bad(LOG_RETENTION, f"{context[LOG_RETENTION]!r} is not a CloudWatch Logs retention in days; allowed: "
+            + ", ".join(map(str, LOG_RETENTION_DAYS)))
+
+    images = _images(context.get(IMAGES, {}), bad)
+    services_dir = root / str(context.get(SERVICES_DIR, "services"))
+    sizes_file = root / str(context.get(SIZES_FILE, DEFAULT_SIZES_FILE.name))
+    if errors:
+        raise InputErrors(errors)
+    return HubSettings(prefix=prefix, log_retention_days=retention, services_dir=services_dir,
+                       sizes_file=sizes_file, images=images)
+
+
+def _int_value(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _images(value: Any, bad) -> dict[str, str]:
+    """A JSON object (a string from `-c images='{...}'`, or an object in cdk.json)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            bad(IMAGES, f"not valid JSON ({err}); expected an object such as "
+                '\'{"chat": "registry/image:tag"}\'')
+            return {}
+    if not isinstance(value, dict):
+        bad(IMAGES, f"{value!r} is not an object mapping service name to image")
+        return {}
+    images: dict[str, str] = {}
+    for service, image in value.items():
+        if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+            bad(f"{IMAGES}.{service}", f"{image!r} is not an image reference (a non-empty string without spaces)")
+        else:
+            images[service] = image
+    return images

@@ -1,0 +1,61 @@
+"""The stack: wiring only. What each resource looks like is decided in `hubcdk`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, annotate_findings, environment_log_group
+from hubspec.lint import Finding
+from hubspec.model import Catalog
+
+
+def output_id(service: str, size: str) -> str:
+    """`FamilyWaiideMedium`: readable in `cdk deploy --outputs-file`, derived from names only."""
+    words = f"{service}-{size}".replace("_", "-").split("-")
+    return "Family" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+class HubTaskDefinitionsStack(Stack):
+    """Log group, the two shared roles, one construct per service, one output per family.
+
+    Environment-agnostic on purpose (no account, no region, no lookups): it
+    synthesizes without credentials and deploys to whichever account
+    `cdk deploy` is pointed at.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        catalog: Catalog,
+        findings: tuple[Finding, ...],
+        prefix: str,
+        images: Mapping[str, str],
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix})")
+        log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
+        roles = HubTaskRoles(self, "Roles")
+        annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
+        self.services: dict[str, HubServiceTaskDefinitions] = {}
+        for spec in catalog.services:
+            service = HubServiceTaskDefinitions(
+                self,
+                spec.name,
+                spec=spec,
+                sizes=[catalog.sizes[name] for name in spec.sizes],
+                prefix=prefix,
+                image=images.get(spec.name, spec.image),
+                task_role=roles.task_role,
+                execution_role=roles.execution_role,
+                log_group=log_group,
+                findings=[f for f in findings if f.service == spec.name],
+            )
+            for size, family in service.families.items():
+                CfnOutput(self, output_id(spec.name, size), value=family,
+                          description=f"ECS task definition family of {spec.name} ({size})")
+            self.services[spec.name] = service
