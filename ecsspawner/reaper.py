@@ -1,0 +1,146 @@
+"""The orphan reaper: one periodic sweep per hub that stops tasks nobody holds.
+
+The design notes' detector ran inside the spawner, treated every task as an
+orphan and killed a live lab after the idle culler ran. Here a task is stopped
+only if every one of these holds:
+  1. it carries this hub's id tag;
+  2. no spawner holds its ARN (loaded spawners and every saved state);
+  3. no spawn with its spawn id is in flight or held;
+  4. it is older (from createdAt) than start_timeout + margin;
+  5. the previous sweep saw it as an orphan too.
+Any AWS error aborts the sweep and resets rule 5. Every decision is logged
+and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ecsspawner import aws, metrics
+from ecsspawner.holdings import Holdings
+from ecsspawner.identity import TAG_HUB, TAG_SPAWN, tags_of
+from ecsspawner.reader import TaskReader
+from ecsspawner.taskview import age_seconds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    task_arn: str
+    decision: str  # foreign, held, starting, young, suspect, stopped, would-stop, stop-failed
+    detail: str = ""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class OrphanReaper:
+    client: Any
+    cluster: str
+    hub_id: str
+    holdings: Callable[[], Holdings]
+    min_age: float
+    dry_run: bool = False
+    now: Callable[[], datetime] = _utcnow
+    _suspects: set[str] = field(default_factory=set)
+
+    async def sweep(self) -> list[Decision]:
+        """One pass over the cluster's running tasks; returns what was decided for each."""
+        try:
+            arns = await aws.call(self._list_running)
+            described = await TaskReader(client=self.client, cluster=self.cluster).describe_now(arns)
+        except Exception as exc:
+            self._suspects.clear()
+            metrics.REAPER_DECISIONS.labels("sweep-failed").inc()
+            log.warning("orphan reaper: sweep of %s aborted (%s); nothing stopped", self.cluster, aws.error_code(exc))
+            return []
+        held = self.holdings()  # read after listing: a task listed above was launched before this
+        decisions: list[Decision] = []
+        suspects: set[str] = set()
+        for arn, lookup in described.items():
+            if lookup.task is None:
+                continue  # gone between ListTasks and DescribeTasks
+            decision = self._judge(lookup.task, held)
+            if decision.decision == "suspect":
+                suspects.add(arn)
+                if arn in self._suspects:
+                    decision = await self._stop(arn, decision.detail)
+            decisions.append(decision)
+        self._suspects = suspects
+        for d in decisions:
+            metrics.REAPER_DECISIONS.labels(d.decision).inc()
+            level = logging.DEBUG if d.decision == "foreign" else logging.INFO
+            log.log(level, "orphan reaper: %s %s (%s)", d.decision, d.task_arn, d.detail)
+        return decisions
+
+    def _judge(self, task: dict, held: Holdings) -> Decision:
+        arn = task["taskArn"]
+        tags = tags_of(task)
+        if tags.get(TAG_HUB) != self.hub_id:
+            return Decision(arn, "foreign", f"hub tag {tags.get(TAG_HUB)!r} is not {self.hub_id!r}")
+        if arn in held.arns:
+            return Decision(arn, "held", "a spawner holds this task")
+        spawn_id = tags.get(TAG_SPAWN, "")
+        if not spawn_id or spawn_id in held.spawn_ids:
+            return Decision(arn, "starting", f"spawn {spawn_id or '(no spawn id tag)'} is held or in flight")
+        age = age_seconds(task, self.now())
+        if age is None or age <= self.min_age:
+            return Decision(arn, "young", f"age {age if age is None else round(age)} s <= {self.min_age:.0f} s")
+        return Decision(arn, "suspect", f"held by no spawner, age {age:.0f} s")
+
+    async def _stop(self, arn: str, detail: str) -> Decision:
+        if self.dry_run:
+            return Decision(arn, "would-stop", f"dry run; {detail}")
+        try:
+            await aws.with_retries(self.client.stop_task, attempts=3, backoff=0.5, cluster=self.cluster,
+                                   task=arn, reason=f"JupyterHub {self.hub_id}: orphan (held by no server)")
+        except Exception as exc:
+            if not aws.is_task_not_found(exc):
+                return Decision(arn, "stop-failed", f"{aws.error_code(exc)}; {detail}")
+        metrics.ORPHANS_STOPPED.inc()
+        return Decision(arn, "stopped", f"orphan seen on two sweeps; {detail}")
+
+    def _list_running(self) -> list[str]:
+        pages = self.client.get_paginator("list_tasks").paginate(cluster=self.cluster, desiredStatus="RUNNING")
+        return [arn for page in pages for arn in page.get("taskArns", [])]
+
+
+_running: dict[str, asyncio.Task] = {}
+
+
+def ensure_periodic(hub_id: str, reaper_factory: Callable[[], OrphanReaper], interval: float) -> asyncio.Task | None:
+    """Start the hub's single sweep loop on the running event loop unless it already runs."""
+    task = _running.get(hub_id)
+    if task is not None and not task.done():
+        return task
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    reaper = reaper_factory()
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await reaper.sweep()
+            except Exception:  # never let one bad sweep end the loop
+                log.exception("orphan reaper: unexpected error")
+
+    _running[hub_id] = task = loop.create_task(run(), name=f"ecsspawner-reaper-{hub_id}")
+    log.info("orphan reaper for hub %s: every %.0f s, dry_run=%s", hub_id, interval, reaper.dry_run)
+    return task
+
+
+def stop_periodic() -> None:
+    """Cancel every sweep loop (tests, hub shutdown)."""
+    for task in _running.values():
+        task.cancel()
+    _running.clear()

@@ -1,0 +1,409 @@
+"""ECSSpawner: one Fargate task per JupyterHub server.
+
+How the design notes' two bugs are ruled out here:
+- `poll()` has one straight path: no state -> 0 with no side effects; otherwise
+  one (batched) DescribeTasks lookup whose STOPPED / MISSING / UNHEALTHY answer
+  always reaches the hub. No discovery, no killing of other tasks.
+- Orphans are not judged here at all: the hub-wide reaper (reaper.py) does that
+  from every spawner's state, loaded or only in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import boto3
+from hubspec import Catalog, load_catalog
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+from hubspec.naming import check_prefix
+from jupyterhub.spawner import SpawnException, Spawner
+from traitlets import Bool, Callable, Float, Int, List, Unicode, default, validate
+
+from ecsspawner import aws, metrics, options, reaper, taskview
+from ecsspawner.holdings import InFlight, hub_holdings
+from ecsspawner.identity import ServerIdentity, check_hub_id, new_spawn_id, tags_of, TAG_HUB
+from ecsspawner.reader import TaskReader, shared_reader
+from ecsspawner.state import TaskState
+
+_in_flight: dict[str, InFlight] = {}
+
+
+def in_flight_for(hub_id: str) -> InFlight:
+    """The hub-wide registry of spawns whose RunTask may not be recorded anywhere yet."""
+    return _in_flight.setdefault(hub_id, InFlight())
+
+
+class ECSSpawner(Spawner):
+    """Launch `<prefix>-<service>-<size>` on ECS Fargate with RunTask; track it by ARN."""
+
+    cluster = Unicode(help="ECS cluster name or ARN the tasks run in.").tag(config=True)
+    subnets = List(Unicode(), help="Subnet ids for the tasks' awsvpc network interface.").tag(config=True)
+    security_groups = List(Unicode(), help="Security group ids for the tasks.").tag(config=True)
+    assign_public_ip = Bool(False, help="Give tasks a public IP (only for public subnets without NAT).").tag(config=True)
+    prefix = Unicode(help="Task definition family prefix, as in the CDK app's context (`<prefix>-<service>-<size>`).").tag(config=True)
+    hub_id = Unicode(help="Name unique to this hub; tags every task. The reaper only touches tasks with this tag.").tag(config=True)
+    region = Unicode(None, allow_none=True, help="AWS region (default: boto3's).").tag(config=True)
+    platform_version = Unicode("LATEST", help="Fargate platform version.").tag(config=True)
+    services_dir = Unicode(str(DEFAULT_SERVICES_DIR), help="Folder of services/*.yaml.").tag(config=True)
+    sizes_file = Unicode(str(DEFAULT_SIZES_FILE), help="sizes.yaml.").tag(config=True)
+    default_service = Unicode("lab", help="Service started when user_options name none.").tag(config=True)
+    container_name = Unicode("", help="Container that gets the hub's environment; default: the first essential one.").tag(config=True)
+    client_factory = Callable(help="Zero-argument callable returning a boto3 ECS client (tests inject moto's).").tag(config=True)
+    start_poll_interval = Float(2.0, help="Seconds between task reads while starting.").tag(config=True)
+    describe_cache_ttl = Float(5.0, help="Seconds a DescribeTasks answer serves poll() for every server.").tag(config=True)
+    missing_grace = Float(60.0, help="Seconds after RunTask during which an unknown (MISSING) task counts as starting.").tag(config=True)
+    stop_attempts = Int(5, help="StopTask attempts on throttling/transient errors.").tag(config=True)
+    retry_backoff = Float(1.0, help="First retry delay in seconds (doubles each time).").tag(config=True)
+    reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
+    reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
+    reaper_dry_run = Bool(False, help="Log and count what the reaper would stop, stop nothing.").tag(config=True)
+
+    task_arn: str = ""
+    task_cluster: str = ""
+    spawn_id: str = ""
+    launched_at: float = 0.0
+    _run_future: asyncio.Future | None = None
+
+    @default("client_factory")
+    def _default_client_factory(self):
+        region = self.region
+        return lambda: boto3.client("ecs", region_name=region)
+
+    @validate("prefix")
+    def _check_prefix(self, proposal):
+        problem = check_prefix(proposal.value)
+        if problem:
+            raise ValueError(f"ECSSpawner.prefix {problem}")
+        return proposal.value
+
+    @validate("hub_id")
+    def _check_hub_id(self, proposal):
+        problem = check_hub_id(proposal.value)
+        if problem:
+            raise ValueError(f"ECSSpawner.hub_id {problem}")
+        return proposal.value
+
+    @default("options_form")
+    def _default_options_form(self):
+        return lambda spawner: options.options_form(spawner.catalog, default_service=spawner.default_service)
+
+    @default("options_from_form")
+    def _default_options_from_form(self):
+        return options.options_from_form
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._progress: list[dict] = []
+        self._progress_changed = asyncio.Event()
+        self._start_done = True
+        self._ensure_reaper()
+
+    # --- identity, config -------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        return _catalog(self.services_dir, self.sizes_file)
+
+    @property
+    def identity(self) -> ServerIdentity:
+        return ServerIdentity(hub_id=self.hub_id, user=self.user.name, server=self.name or "")
+
+    @property
+    def task_state(self) -> TaskState:
+        return TaskState(self.task_arn, self.task_cluster, self.spawn_id, self.launched_at)
+
+    @property
+    def reader(self) -> TaskReader:
+        cluster = self.task_cluster or self.cluster
+        key = (self.hub_id, self.region, cluster, id(self.client_factory))
+        return shared_reader(key, self.client_factory, cluster, self.describe_cache_ttl)
+
+    def _check_config(self) -> None:
+        missing = [name for name in ("cluster", "prefix", "hub_id", "subnets", "security_groups") if not getattr(self, name)]
+        if missing:
+            raise SpawnException(
+                "This hub's ECS spawner is not configured; ask an administrator.",
+                reason="config", status_code=500,
+                log_message=f"ECSSpawner needs c.ECSSpawner.{', c.ECSSpawner.'.join(missing)}",
+            )
+
+    # --- state ------------------------------------------------------------
+
+    def get_state(self) -> dict:
+        state = super().get_state()
+        state.update(self.task_state.to_dict())
+        return state
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        restored = TaskState.from_dict(state)
+        self.task_arn, self.task_cluster = restored.task_arn, restored.cluster
+        self.spawn_id, self.launched_at = restored.spawn_id, restored.launched_at
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        if self.task_arn:
+            self.reader.forget(self.task_arn)
+        if self.spawn_id and not self._run_pending():
+            in_flight_for(self.hub_id).end(self.spawn_id)
+        self.task_arn = self.task_cluster = self.spawn_id = ""
+        self.launched_at = 0.0
+
+    def _run_pending(self) -> bool:
+        return self._run_future is not None and not self._run_future.done()
+
+    # --- start ------------------------------------------------------------
+
+    async def start(self) -> tuple[str, int]:
+        self._check_config()
+        try:
+            choice = options.resolve(self.catalog, self.user_options or {}, prefix=self.prefix,
+                                     default_service=self.default_service)
+        except options.OptionsError as exc:
+            raise SpawnException(str(exc), reason="bad-options", status_code=400) from None
+        self._progress, self._start_done = [], False
+        spawn_id = new_spawn_id()
+        self.spawn_id, self.task_cluster, self.task_arn, self.launched_at = spawn_id, self.cluster, "", 0.0
+        registry = in_flight_for(self.hub_id)
+        registry.begin(spawn_id)
+        try:
+            self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
+            await self._stop_own_tasks(reason="replaced by a new spawn of the same server")
+            arn = await self._run_task(choice, spawn_id)
+            return await self._wait_until_ready(choice, arn)
+        finally:
+            self._start_done = True
+            self._progress_changed.set()
+            if not self._run_pending():
+                registry.end(spawn_id)  # from here the spawner's state (memory, then DB) holds the task
+
+    async def _run_task(self, choice: options.Choice, spawn_id: str) -> str:
+        client = self.reader.client
+        container = self.container_name or await self._first_essential(choice.family)
+        env = [{"name": k, "value": str(v)} for k, v in self.get_env().items()]
+        network = {"subnets": list(self.subnets), "securityGroups": list(self.security_groups),
+                   "assignPublicIp": "ENABLED" if self.assign_public_ip else "DISABLED"}
+        kwargs = dict(
+            cluster=self.cluster, taskDefinition=choice.family, launchType="FARGATE",
+            platformVersion=self.platform_version, count=1, clientToken=spawn_id,
+            startedBy=self.identity.started_by, tags=self.identity.tags(spawn_id),
+            networkConfiguration={"awsvpcConfiguration": network},
+            overrides={"containerOverrides": [{"name": container, "environment": env}]},
+        )
+        loop = asyncio.get_running_loop()
+        self._run_future = future = loop.run_in_executor(None, lambda: client.run_task(**kwargs))
+        # Runs even if start() is cancelled by start_timeout while RunTask is in flight.
+        future.add_done_callback(lambda f: self._record_run(spawn_id, f))
+        reply = await asyncio.shield(future)
+        failures = reply.get("failures") or []
+        tasks = reply.get("tasks") or []
+        if failures or not tasks:
+            detail = "; ".join(f"{f.get('reason')}: {f.get('detail', '')}" for f in failures) or "no task returned"
+            raise SpawnException(f"ECS could not start {choice.family}: {detail}", reason="run-task-failed", status_code=500)
+        arn = tasks[0]["taskArn"]
+        self.log.info("%s: RunTask %s -> %s (spawn %s)", self._log_name, choice.family, arn, spawn_id)
+        return arn
+
+    def _record_run(self, spawn_id: str, future: asyncio.Future) -> None:
+        """Record the ARN the moment RunTask answers, whatever happened to start() meanwhile."""
+        registry = in_flight_for(self.hub_id)
+        if future.cancelled() or future.exception() is not None:
+            registry.end(spawn_id)
+            return
+        tasks = future.result().get("tasks") or []
+        arn = tasks[0]["taskArn"] if tasks else ""
+        if arn and self.spawn_id == spawn_id:
+            self.task_arn, self.launched_at = arn, time.time()
+            registry.record(spawn_id, arn)
+        elif arn:  # the server was stopped and cleared while RunTask ran: nobody will hold this task
+            self.log.warning("%s: RunTask answered %s after the spawn was abandoned; stopping it", self._log_name, arn)
+            asyncio.ensure_future(self._stop_task(arn, "spawn abandoned before RunTask answered"))
+        if self._start_done or self.spawn_id != spawn_id:
+            registry.end(spawn_id)
+
+    async def _first_essential(self, family: str) -> str:
+        names = await self.reader.essential_containers(family)
+        if not names:
+            raise SpawnException(f"Cannot read task definition {family}", reason="task-definition", status_code=500)
+        return names[0]
+
+    async def _wait_until_ready(self, choice: options.Choice, arn: str) -> tuple[str, int]:
+        labels = (choice.service.name, choice.size)
+        prefer_health = choice.service.health_check.prefer_ecs_health
+        launched = time.monotonic()
+        running_seen = False
+        while True:
+            lookup = await self.reader.get(arn, max_age=self.start_poll_interval / 2)
+            task = lookup.task
+            if lookup.missing and time.time() - self.launched_at > self.missing_grace:
+                raise SpawnException(f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500)
+            if task is not None:
+                if taskview.is_stopping(task):
+                    summary = taskview.stop_summary(task)
+                    raise SpawnException(f"Your server's task stopped while starting ({summary})",
+                                         reason="task-stopped", status_code=500)
+                phase = taskview.phase(task)
+                ip = taskview.private_ip(task)
+                if phase == "pulling":
+                    self._emit(35, "pulling", f"Pulling image {choice.service.image}")
+                elif phase == "running" and ip:
+                    if not running_seen:
+                        running_seen = True
+                        metrics.TIME_TO_RUNNING.labels(*labels).observe(time.monotonic() - launched)
+                        self._emit(70, "running", f"Task running at {ip}")
+                    if not prefer_health:
+                        self._emit(100, "ready", "Server ready")
+                        return ip, choice.service.port
+                    health = task.get("healthStatus", "UNKNOWN")
+                    if health == "HEALTHY":
+                        metrics.TIME_TO_HEALTHY.labels(*labels).observe(time.monotonic() - launched)
+                        self._emit(100, "ready", "Health check passed; server ready")
+                        return ip, choice.service.port
+                    if health == "UNHEALTHY":
+                        await self._stop_task(arn, "health check failed while starting")
+                        raise SpawnException("Your server failed its health check while starting",
+                                             reason="unhealthy", status_code=500)
+                    self._emit(85, "health-checking", "Waiting for the container health check")
+            await asyncio.sleep(self.start_poll_interval)
+
+    # --- progress ---------------------------------------------------------
+
+    def _emit(self, progress: int, phase: str, message: str) -> None:
+        if any(e.get("phase") == phase for e in self._progress):
+            return
+        self._progress.append({"progress": progress, "phase": phase, "message": message})
+        self._progress_changed.set()
+
+    async def progress(self) -> AsyncIterator[dict]:
+        sent = 0
+        while True:
+            self._progress_changed.clear()
+            for event in self._progress[sent:]:
+                yield {"progress": event["progress"], "message": event["message"]}
+            sent = len(self._progress)
+            if self._start_done:
+                return
+            try:
+                await asyncio.wait_for(self._progress_changed.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    # --- poll -------------------------------------------------------------
+
+    async def poll(self) -> int | None:
+        """None while starting or running; an exit status once the task is gone. Never raises."""
+        if self.task_state.empty:
+            return 0
+        try:
+            return await self._poll_task()
+        except Exception:
+            self.log.exception("%s: poll failed; assuming the server is still there", self._log_name)
+            metrics.POLL_RESULTS.labels("error").inc()
+            return None
+
+    async def _poll_task(self) -> int | None:
+        arn = self.task_arn
+        if not arn:
+            running = self._run_pending() or self.spawn_id in in_flight_for(self.hub_id)
+            return None if running else 0
+        lookup = await self.reader.get(arn)
+        if lookup.error:
+            metrics.POLL_RESULTS.labels("aws-error").inc()
+            self.log.warning("%s: cannot read task %s (%s); keeping it", self._log_name, arn, lookup.error)
+            return None
+        if lookup.missing:
+            if time.time() - self.launched_at <= self.missing_grace:
+                return None
+            metrics.POLL_RESULTS.labels("missing").inc()
+            self.log.warning("%s: task %s is unknown to ECS; reporting the server stopped", self._log_name, arn)
+            return 0
+        task = lookup.task
+        if taskview.is_stopping(task):
+            code = taskview.exit_code(task, await self.reader.essential_containers(task.get("taskDefinitionArn", "")))
+            metrics.POLL_RESULTS.labels("stopped").inc()
+            self.log.warning("%s: task %s stopped (%s); exit code %s", self._log_name, arn,
+                             taskview.stop_summary(task), code)
+            return code
+        if task.get("healthStatus") == "UNHEALTHY":
+            metrics.POLL_RESULTS.labels("unhealthy").inc()
+            self.log.warning("%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it",
+                             self._log_name, arn)
+            try:
+                await self._stop_task(arn, "health check failed (UNHEALTHY)")
+            except Exception as exc:
+                self.log.warning("%s: stopping unhealthy task %s failed (%s)", self._log_name, arn, aws.error_code(exc))
+            return 1
+        metrics.POLL_RESULTS.labels("running").inc()
+        return None
+
+    # --- stop -------------------------------------------------------------
+
+    async def stop(self, now: bool = False) -> None:
+        """Stop this server's task. Idempotent: a task ECS no longer knows counts as stopped."""
+        if self._run_pending():
+            try:  # start() was cancelled while RunTask ran: wait for its ARN instead of leaking the task
+                await asyncio.wait_for(asyncio.shield(self._run_future), timeout=60)
+            except Exception:
+                pass
+        if self.task_arn:
+            await self._stop_task(self.task_arn, "stopped by JupyterHub")
+        elif self.spawn_id:
+            await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered")
+
+    async def _stop_task(self, arn: str, reason: str) -> None:
+        client = self.reader.client
+        try:
+            await aws.with_retries(client.stop_task, attempts=self.stop_attempts, backoff=self.retry_backoff,
+                                   cluster=self.task_cluster or self.cluster, task=arn, reason=reason[:255])
+        except Exception as exc:
+            if not aws.is_task_not_found(exc):
+                raise
+            self.log.info("%s: task %s already gone", self._log_name, arn)
+        else:
+            self.log.info("%s: stopped task %s (%s)", self._log_name, arn, reason)
+
+    async def _stop_own_tasks(self, reason: str) -> None:
+        """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""
+        client, ident = self.reader.client, self.identity
+        reply = await aws.with_retries(client.list_tasks, attempts=self.stop_attempts, backoff=self.retry_backoff,
+                                       cluster=self.cluster, startedBy=ident.started_by, desiredStatus="RUNNING")
+        arns = reply.get("taskArns", [])
+        if not arns:
+            return
+        found = await self.reader.describe_now(arns)
+        for arn, lookup in found.items():
+            if lookup.task is not None and lookup.task.get("startedBy") == ident.started_by \
+                    and tags_of(lookup.task).get(TAG_HUB) == self.hub_id:
+                await self._stop_task(arn, reason)
+
+    # --- reaper -------------------------------------------------------------
+
+    def _ensure_reaper(self) -> None:
+        """Start the hub's single orphan sweep (reaper.py) the first time a spawner is built on the hub."""
+        settings = getattr(self.user, "settings", None) or {}
+        users, db = settings.get("users"), getattr(self.user, "db", None)
+        if self.reaper_interval <= 0 or users is None or db is None or check_hub_id(self.hub_id) or not self.cluster:
+            return
+        reaper.ensure_periodic(self.hub_id, lambda: self.make_reaper(users=users, db=db), self.reaper_interval)
+
+    def make_reaper(self, *, users: Any, db: Any) -> reaper.OrphanReaper:
+        """The reaper for this hub, seeing every user's servers through the hub's users and database."""
+        registry = in_flight_for(self.hub_id)
+        return reaper.OrphanReaper(
+            client=self.client_factory(), cluster=self.cluster, hub_id=self.hub_id,
+            holdings=lambda: hub_holdings(users=users, db=db, in_flight=registry),
+            min_age=self.start_timeout + self.reaper_margin, dry_run=self.reaper_dry_run,
+        )
+
+
+_catalogs: dict[tuple[str, str], Catalog] = {}
+
+
+def _catalog(services_dir: str, sizes_file: str) -> Catalog:
+    key = (str(Path(services_dir).resolve()), str(Path(sizes_file).resolve()))
+    if key not in _catalogs:
+        _catalogs[key] = load_catalog(Path(services_dir), Path(sizes_file))
+    return _catalogs[key]
