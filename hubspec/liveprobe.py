@@ -385,16 +385,22 @@ def prepare(spec: ServiceSpec, *, base_url: str, prefix: str | None) -> tuple[Re
     return replace(check, command=command), probe_env(prefix)
 
 
-def _print_probe(record: ProbeRecord) -> None:
-    if record.run.ok:
-        counted = "-"
-    elif record.counted:
-        counted = "yes"
-    else:
-        counted = "no (start period)"
-    note = f"  {record.run.output}" if record.run.output and not record.run.ok else ""
-    print(f"{record.number:>4} {record.start:>8.1f}s {record.end - record.start:>6.2f}s "
-          f"{record.run.describe():>6}  {counted:<17} {record.status}{note}", flush=True)
+def _probe_printer(retries: int) -> Callable[[ProbeRecord], None]:
+    streak = 0
+
+    def show(record: ProbeRecord) -> None:
+        nonlocal streak
+        if record.run.ok:
+            streak, counted = 0, "-"
+        elif record.counted:
+            streak += 1
+            counted = f"yes ({streak}/{retries})"
+        else:
+            counted = "no (start period)"
+        note = f"  {record.run.output}" if record.run.output and not record.run.ok else ""
+        print(f"{record.number:>4} {record.start:>8.1f}s {record.end - record.start:>6.2f}s "
+              f"{record.run.describe():>6}  {counted:<18} {record.status}{note}", flush=True)
+    return show
 
 
 def probe_command(args: argparse.Namespace) -> int:
@@ -415,10 +421,11 @@ def probe_command(args: argparse.Namespace) -> int:
           f"start_period {check.start_period} s; speed x{args.speed:g} (waits divided, probes in real time)")
     if args.prefix is not None:
         print(f"  env {PREFIX_VAR}={args.prefix}")
-    print("   #  t(start)   took   exit  counted           status")
+    print("  t = engine seconds since this command started")
+    print("   #  t(start)   took   exit  counted            status")
     try:
         result = watch(check, env=env, profile=args.profile, speed=args.speed, bounds=bounds,
-                       on_probe=_print_probe)
+                       on_probe=_probe_printer(check.retries))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
