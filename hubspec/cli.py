@@ -130,7 +130,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         for line in report.timeline_lines(spec, sim, behaviour, until=shown_until):
             print(line)
     print()
-    for status in (HEALTHY, UNHEALTHY):
+    for status in (stop,) if stop else (HEALTHY, UNHEALTHY):
         firsts = {p: sim.first(status) for p, sim in sims.items()}
         if all(v is None for v in firsts.values()):
             print(f"never {status.upper()} within {until:g} s")

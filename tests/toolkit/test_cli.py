@@ -1,0 +1,177 @@
+"""`python -m hubspec`: exit codes, output and help, in-process (fast) and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hubspec import cli
+
+CLEAN = """\
+name: svc
+image: example/svc:1
+sizes: [small]
+health_check:
+  interval: 15
+  timeout: 10
+  retries: 5
+  start_period: 45
+"""
+WARNS = CLEAN.replace("retries: 5", "retries: 8")  # HC007: 250 s worst case
+ERRORS = "startup_seconds:\n  typical: 40\n" + CLEAN  # HC005: 45 < 60
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def spec_args(services_dir, sizes_file):
+    def make(text: str) -> list[str]:
+        return ["--services-dir", str(services_dir("svc", text)), "--sizes-file", str(sizes_file)]
+    return make
+
+
+def test_check_clean_exits_0(capsys, spec_args):
+    code, out, err = run(capsys, "check", *spec_args(CLEAN))
+    assert code == 0 and err == ""
+    assert out.strip() == "1 service(s) (svc): 0 error(s), 0 warning(s)"
+
+
+def test_check_warnings_exit_0_unless_strict(capsys, spec_args):
+    args = spec_args(WARNS)
+    code, out, _ = run(capsys, "check", *args)
+    assert code == 0 and "warning HC007" in out and out.endswith("0 error(s), 1 warning(s)\n")
+    assert run(capsys, "check", "--strict", *args)[0] == 1
+
+
+def test_check_acknowledged_warning_does_not_fail_strict(capsys, spec_args):
+    text = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n"
+    code, out, _ = run(capsys, "check", "--strict", *spec_args(text))
+    assert code == 0 and "[acknowledged: hangs are rare here]" in out
+    assert out.endswith("0 error(s), 0 warning(s), 1 acknowledged\n")
+
+
+def test_check_lint_error_exits_1(capsys, spec_args):
+    code, out, _ = run(capsys, "check", *spec_args(ERRORS))
+    assert code == 1
+    assert "svc.yaml:10: health_check.start_period: error HC005" in out
+
+
+def test_spec_errors_go_to_stderr_without_traceback(capsys, spec_args):
+    code, out, err = run(capsys, "report", *spec_args(CLEAN.replace("retries: 5", "retries: 11")))
+    assert code == 1 and out == ""
+    assert err.splitlines()[0].endswith("svc.yaml:7: health_check.retries: 11 is greater than the maximum of 10")
+    assert err.splitlines()[-1] == "1 spec error(s)" and "Traceback" not in err
+
+
+def test_options_work_before_and_after_the_command(capsys, spec_args):
+    args = spec_args(ERRORS)
+    assert run(capsys, *args, "check")[0] == 1
+    assert run(capsys, "check", *args)[0] == 1
+
+
+@pytest.mark.parametrize("argv", [[], ["nope"], ["check", "--bogus"], ["timeline"], ["report", "--format", "xml"],
+                                  ["timeline", "chat", "--ready-at", "-3"], ["timeline", "chat", "--ready-at", "3",
+                                                                            "--never-ready", "hangs"]])
+def test_usage_errors_exit_2(capsys, argv):
+    assert run(capsys, *argv)[0] == 2
+
+
+def test_unknown_service_is_a_usage_error(capsys):
+    code, _, err = run(capsys, "timeline", "nope")
+    assert code == 2 and "unknown service 'nope'; known: chat, lab, waiide" in err
+
+
+def test_help_everywhere(capsys):
+    commands = [c for c in cli.build_parser()._subparsers._group_actions[0].choices]
+    assert {"check", "report", "timeline"} <= set(commands)
+    for argv in [["--help"]] + [[c, "--help"] for c in commands]:
+        code, out, _ = run(capsys, *argv)
+        assert code == 0 and out.startswith("usage: python -m hubspec"), argv
+
+
+def test_report_json_matches_the_simulation(capsys, spec_args):
+    code, out, _ = run(capsys, "report", "--format", "json", *spec_args(WARNS))
+    assert code == 0
+    svc = json.loads(out)["services"][0]
+    # I 15 T 10 R 8 S 45 (chat's numbers): see test_timing.TestChat.
+    assert svc["profiles"]["classic"]["unhealthy_hang"] == 250
+    assert svc["profiles"]["start-interval"]["unhealthy_hang"] == 245
+    assert svc["fargate_range"]["unhealthy_hang"] == [245, 250]
+    assert svc["fargate_range"]["earliest_healthy"] == [5, 15]
+    assert svc["notes_estimate"] == 165
+    assert [f["rule"] for f in svc["findings"]] == ["HC007"]
+    assert svc["command"][0] == "CMD-SHELL" and "--max-time 9" in svc["command"][1]
+
+
+def test_report_markdown_row_per_service_and_size(capsys, spec_args):
+    code, out, _ = run(capsys, "report", *spec_args(WARNS))
+    rows = [line for line in out.splitlines() if line.startswith("| svc |")]
+    assert rows == ["| svc | small | 512 / 2048 | 8888 → 8888 | CMD-SHELL `curl -fsS -o /dev/null --max-time 9 "
+                    "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 245–250 | "
+                    "120 / 200 | 165 | HC007 (warning) |"]
+    assert "| UNHEALTHY if never ready, probes hang | 250 | 245 | 245–250 | 165 |" in out
+
+
+def test_timeline_chat_classic(capsys):
+    code, out, _ = run(capsys, "timeline", "chat", "--profile", "classic", "--ready-at", "20")
+    assert code == 0
+    # Probe at 15 is refused and does not count; the probe at 30 finds the server up.
+    assert " 0s  container starts; status starting (ECS: UNKNOWN)\n" in out
+    assert "15s  probe #1: failed (refused); not counted: started inside start_period (15 < 45)" in out
+    assert "20s  server answers (probes pass)\n30s  probe #2: passed → HEALTHY\n" in out
+    assert out.endswith("\n\nfirst HEALTHY: classic 30 s\n")
+
+
+def test_timeline_failure_after_healthy_gives_range(capsys):
+    code, out, _ = run(capsys, "timeline", "lab", "--ready-at", "0", "--fail-at", "100", "--fail-mode", "hangs")
+    assert code == 0
+    # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 50 from 120:
+    # the 8th starts at 470, ends 490. Start-interval: 5, 35, 65, 95, then 125 ... 475 ends 495.
+    assert "first UNHEALTHY: classic 490 s; start-interval 495 s (classic 390 s after the failure; " \
+           "start-interval 395 s after the failure)" in out
+    assert "  Fargate (engine undocumented): 490–495 s" in out
+
+
+def test_missing_plugin_is_skipped_and_present_plugin_registers(capsys, monkeypatch, tmp_path):
+    plugin = tmp_path / "toolkit_demo_plugin.py"
+    plugin.write_text(
+        "def add_parser(subparsers):\n"
+        "    p = subparsers.add_parser('demo', help='demo command')\n"
+        "    p.add_argument('--code', type=int, default=0)\n"
+        "    p.set_defaults(func=lambda args: args.code)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "PLUGINS", ("hubspec.not_written_yet", "toolkit_demo_plugin"))
+    assert run(capsys, "demo", "--code", "3")[0] == 3
+    assert run(capsys, "demo", "--help")[0] == 0
+
+
+def test_broken_plugin_is_not_hidden(monkeypatch, tmp_path):
+    (tmp_path / "toolkit_broken_plugin.py").write_text("import no_such_module_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "PLUGINS", ("toolkit_broken_plugin",))
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_anywhere"):
+        cli.build_parser()
+
+
+def test_real_subprocess(repo: Path, tmp_path):
+    """The module entry point, as a user runs it: exit codes and streams (two runs: each start costs seconds)."""
+    def python_m(*argv):
+        return subprocess.run([sys.executable, "-m", "hubspec", *argv], cwd=repo, capture_output=True, text=True,
+                              timeout=120)
+
+    done = python_m("frobnicate")
+    assert done.returncode == 2 and "invalid choice: 'frobnicate'" in done.stderr and done.stdout == ""
+    bad = tmp_path / "services"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("name: [unclosed\n")
+    done = python_m("check", "--services-dir", str(bad))
+    assert done.returncode == 1 and done.stdout == ""
+    assert "x.yaml:2: $: invalid YAML" in done.stderr and "Traceback" not in done.stderr
