@@ -336,11 +336,15 @@ def add_catalog_options(parser: argparse.ArgumentParser) -> None:
                         help=f"sizes file (default: {DEFAULT_SIZES_FILE.name} of the repository)")
 
 
+def catalog_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The services folder and sizes file the options name, or the repository's."""
+    return (Path(getattr(args, "services_dir", DEFAULT_SERVICES_DIR)),
+            Path(getattr(args, "sizes_file", DEFAULT_SIZES_FILE)))
+
+
 def load_service(args: argparse.Namespace) -> ServiceSpec:
     """The named service from the catalog the options point at (SpecErrors/KeyError on failure)."""
-    catalog = load_catalog(Path(getattr(args, "services_dir", DEFAULT_SERVICES_DIR)),
-                           Path(getattr(args, "sizes_file", DEFAULT_SIZES_FILE)))
-    return catalog.service(args.service)
+    return load_catalog(*catalog_paths(args)).service(args.service)
 
 
 def _positive_float(text: str) -> float:
