@@ -67,7 +67,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     catalog = load(args)
-    reports = report.build(catalog, ok_seconds=args.probe_seconds)
+    try:
+        reports = report.build(catalog, ok_seconds=args.probe_seconds)
+    except ValueError as exc:  # --probe-seconds longer than a service's timeout
+        raise UsageError(str(exc)) from None
     if args.format == "json":
         sys.stdout.write(report.to_json(reports, ok_seconds=args.probe_seconds))
     else:
@@ -90,7 +93,7 @@ def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, st
                 f"the server flaps: up {up:g} s, then {args.fail_mode} for {down:g} s, repeating", None)
     ready, why = args.ready_at, "--ready-at"
     if ready is None:
-        declared = report._declared_startup(spec)
+        declared = report.declared_startup(spec)
         ready, why = (declared[1], f"declared {declared[0]} start-up") if declared else (0.0, "no declared start-up")
     if args.fail_at is not None:
         if args.fail_at <= ready:
@@ -99,7 +102,8 @@ def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, st
                 f"the server answers from {ready:g} s ({why}) and breaks ({args.fail_mode}) at {args.fail_at:g} s",
                 UNHEALTHY)
     return (timing.ready_at(ready, ok_seconds=d, before=args.before),
-            f"the server answers from {ready:g} s ({why}); before that probes {args.before}", HEALTHY)
+            f"the server answers from {ready:g} s ({why}); before that, probes "
+            + ("are refused" if args.before == timing.REFUSED else "hang"), HEALTHY)
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:

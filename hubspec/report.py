@@ -29,7 +29,7 @@ class ServiceReport:
     findings: tuple[Finding, ...]
 
 
-def _declared_startup(spec: ServiceSpec) -> tuple[str, float] | None:
+def declared_startup(spec: ServiceSpec) -> tuple[str, float] | None:
     if spec.startup_p95 is not None:
         return "p95", spec.startup_p95
     if spec.startup_typical is not None:
@@ -40,7 +40,7 @@ def _declared_startup(spec: ServiceSpec) -> tuple[str, float] | None:
 def build(catalog: Catalog, *, ok_seconds: float = 0.0) -> list[ServiceReport]:
     out = []
     for spec in catalog.services:
-        startup = _declared_startup(spec)
+        startup = declared_startup(spec)
         out.append(ServiceReport(
             spec=spec,
             sizes=tuple(catalog.sizes[s] for s in spec.sizes),

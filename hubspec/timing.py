@@ -249,6 +249,8 @@ class ProfileTimings:
 
 def profile_timings(check: CheckTiming, *, profile: str, ok_seconds: float = 0.0,
                     startup: float | None = None) -> ProfileTimings:
+    if ok_seconds > check.timeout:
+        raise ValueError(f"a passing probe cannot take {ok_seconds:g} s: the timeout is {check.timeout} s")
     return ProfileTimings(
         profile=profile,
         earliest_healthy=time_to_healthy(check, profile=profile, ok_seconds=ok_seconds),

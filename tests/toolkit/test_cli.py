@@ -175,3 +175,25 @@ def test_real_subprocess(repo: Path, tmp_path):
     done = python_m("check", "--services-dir", str(bad))
     assert done.returncode == 1 and done.stdout == ""
     assert "x.yaml:2: $: invalid YAML" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_report_probe_duration(capsys, spec_args):
+    args = spec_args(WARNS)
+    code, out, _ = run(capsys, "report", "--format", "json", "--probe-seconds", "2", *args)
+    svc = json.loads(out)["services"][0]
+    # d = 2: classic HEALTHY at I + d = 17, start-interval at 5 + 2 = 7; worst fast detection 2 + 15 + 7 × 15.
+    assert code == 0 and svc["fargate_range"]["earliest_healthy"] == [7, 17]
+    assert svc["profiles"]["classic"]["detect_fast"] == [105, 122]
+    code, _, err = run(capsys, "report", "--probe-seconds", "11", *args)
+    assert code == 2 and "a passing probe cannot take 11 s: the timeout is 10 s" in err
+
+
+def test_timeline_flapping(capsys):
+    # chat, classic: probe at 15 passes (HEALTHY), then every 15 s. Down from 60 to 100, 160 to 200,
+    # 260 to 300: the probes at 60, 75, 90 fail (3 counted), 105 passes and resets the streak;
+    # 165, 180, 195 fail, 210 passes; 270, 285 fail, 300 passes. Never 8 in a row: stays HEALTHY.
+    code, out, _ = run(capsys, "timeline", "chat", "--profile", "classic", "--flap", "60", "40", "--until", "300")
+    assert code == 0
+    assert " 90s  probe #6: failed (refused); counted failure 3/8\n100s  server answers (probes pass)\n105s  probe #7: passed\n" in out
+    assert "counted failure 4/8" not in out
+    assert out.endswith("first HEALTHY: classic 15 s\nnever UNHEALTHY within 300 s\n")
