@@ -288,7 +288,8 @@ how it runs:
   with only PATH and JUPYTERHUB_SERVICE_PREFIX (from --prefix) set, CMD-SHELL via /bin/sh -c,
   CMD without a shell, killed at the health-check timeout (a kill counts as a failure).
   --speed divides the waits between probes; the probes themselves run in real time with the
-  real timeout. It stops at UNHEALTHY, or --after-healthy probes after the first HEALTHY, or at
+  real timeout, and t adds their real durations, so at high speeds t runs slower than wall-clock
+  time x speed. It stops at UNHEALTHY, or --after-healthy probes after the first HEALTHY, or at
   --max-probes / --duration.
 
 exit status: 0 final state healthy; 1 unhealthy, or still starting when a bound stopped it;

@@ -120,9 +120,10 @@ def test_ready_from_third_request_healthy_at_third_probe(tmp_path, serve, capsys
 
 
 def test_ready_at_a_time_success_counts_at_once_inside_start_period(tmp_path, serve):
-    """The server answers 200 from 0.3 s real (about t=30 engine) with start_period 60: the
-    notes' loop would not probe before 60 s; the engine is HEALTHY at the first probe after 30."""
-    ready_after = 30.0 / SPEED
+    """The server answers 200 after 0.4 s of real time, well inside start_period 60 of engine time
+    (engine time = scaled waits + real probe durations, so it runs slower than real time x speed).
+    The notes' loop would not probe before 60 s; the engine is HEALTHY at the first probe after."""
+    ready_after = 40.0 / SPEED
 
     server = serve(lambda srv, path: 200 if time.monotonic() - srv.started >= ready_after else 503)
     check, env = _check(_services(tmp_path, start_period=60), server.port)
