@@ -14,10 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from hubspec._jsonschema import import_jsonschema
 
-from hubspec import fargate
+jsonschema = import_jsonschema()
+from jsonschema.exceptions import ValidationError  # noqa: E402
+
+from hubspec import fargate  # noqa: E402
 from hubspec.commands import curl_calls
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.model import (
