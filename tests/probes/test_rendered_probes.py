@@ -14,7 +14,6 @@ import dataclasses
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
