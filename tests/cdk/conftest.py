@@ -1,0 +1,111 @@
+"""CDK tests: the bundled services synthesized once per session, in-process and with the real CLI.
+
+jsii starts a Node.js process on the first aws_cdk import; JSII_NODE points it
+at the project's Node 22 (node_modules/.bin) so it does not print Node 20's
+end-of-life banner. Subprocesses get the same PATH the Makefile sets.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUTS = Path(__file__).parent / "inputs"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+CDK = NODE_BIN / "cdk"
+PYTHON_BIN = ROOT / ".venv" / "bin"
+
+if (NODE_BIN / "node").exists():
+    os.environ.setdefault("JSII_NODE", str(NODE_BIN / "node"))
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment `make` gives the CDK CLI: Node 22 and the venv first on PATH, no CDK context."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), str(PYTHON_BIN), env.get("PATH", "")])
+    env.update(extra)
+    return env
+
+
+def run_cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess:
+    """The real `cdk synth` (cdk.json -> app.py), writing its cloud assembly to `outdir`."""
+    args = [str(CDK), "synth", "--quiet", "--output", str(outdir)]
+    for pair in context:
+        args += ["-c", pair]
+    return subprocess.run(args, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+
+
+def load_app_module() -> ModuleType:
+    """app.py as a module, by path (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("hub_cdk_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Synth:
+    settings: object  # stacks.context.HubSettings
+    inputs: object  # stacks.inputs.HubInputs
+    stack: object  # stacks.hub_stack.HubTaskDefinitionsStack
+    template: object  # aws_cdk.assertions.Template
+    template_file: Path
+
+    @property
+    def resources(self) -> dict:
+        return self.template.to_json()["Resources"]
+
+    def task_definitions(self) -> dict[str, dict]:
+        """Family -> task definition properties."""
+        return {r["Properties"]["Family"]: r["Properties"] for r in self.resources.values()
+                if r["Type"] == "AWS::ECS::TaskDefinition"}
+
+
+def synthesize(outdir: Path, **overrides: str) -> Synth:
+    """The bundled services through the same functions app.py calls, with cdk.json's context."""
+    from aws_cdk.assertions import Template
+
+    from stacks.app_builder import build_stack, create_app
+    from stacks.context import merge_context, read_cdk_json_context, settings_from_context
+    from stacks.inputs import load_inputs
+
+    context = merge_context(read_cdk_json_context(ROOT / "cdk.json"), overrides)
+    settings = settings_from_context(context, root=ROOT)
+    inputs = load_inputs(settings)
+    app = create_app(context=context, outdir=str(outdir))
+    stack = build_stack(app, settings=settings, inputs=inputs)
+    template = Template.from_stack(stack)
+    return Synth(settings, inputs, stack, template, outdir / stack.template_file)
+
+
+@pytest.fixture(scope="session")
+def cdk_tools():
+    """Helpers for tests that run the CLI or the app: `tool_env`, `run_cdk_synth`, `synthesize`, `load_app_module`."""
+    return CdkTools()
+
+
+class CdkTools:
+    tool_env = staticmethod(tool_env)
+    run_cdk_synth = staticmethod(run_cdk_synth)
+    synthesize = staticmethod(synthesize)
+    load_app_module = staticmethod(load_app_module)
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The bundled services, synthesized in-process once for the whole session."""
+    return synthesize(tmp_path_factory.mktemp("cdk-in-process"))
+
+
+@pytest.fixture(scope="session")
+def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One real `cdk synth` of the bundled services for the session: (process, output dir)."""
+    outdir = tmp_path_factory.mktemp("cdk-cli") / "cdk.out"
+    return run_cdk_synth(outdir), outdir

@@ -1,0 +1,104 @@
+"""Bad input stops the app with one line per problem, exit status 1, no traceback, no output files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hubspec import load_catalog
+from hubspec.lint import lint_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUTS = Path(__file__).parent / "inputs"
+BAD_SPEC = INPUTS / "bad_spec"
+BAD_SPEC_LINES = (BAD_SPEC / "expected.txt").read_text().splitlines()
+
+
+def rel(path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.fixture(scope="module")
+def app_module(cdk_tools):
+    return cdk_tools.load_app_module()
+
+
+@pytest.fixture
+def run_main(app_module, monkeypatch, capsys):
+    """app.main in this process (no jsii needed: it stops before importing aws_cdk)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
+
+    def run(*context: str) -> tuple[int, list[str]]:
+        argv = [a for pair in context for a in ("-c", pair)]
+        status = app_module.main(argv)
+        return status, capsys.readouterr().err.splitlines()
+
+    return run
+
+
+CONTEXT_CASES = {
+    "prefix": (["prefix=calliope hub!"],
+               ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"]),
+    "prefix_too_long": (["prefix=" + "p" * 126], [f"context: prefix: {'p' * 126!r} is longer than 125 characters"]),
+    "images_json": (["images={chat: x}"],
+                    ["context: images: not valid JSON (Expecting property name enclosed in double quotes: "
+                     "line 1 column 2 (char 1)); expected an object such as '{\"chat\": \"registry/image:tag\"}'"]),
+    "images_not_object": (['images=["x"]'], ["context: images: ['x'] is not an object mapping service name to image"]),
+    "images_blank": (['images={"chat": "a b"}'],
+                     ["context: images.chat: 'a b' is not an image reference (a non-empty string without spaces)"]),
+    "images_unknown_service": ([f"services_dir={rel(INPUTS / 'edge' / 'services')}",
+                                'images={"chatt": "repo/x:1", "tcpprobe": "repo/tcp:2"}'],
+                               ["context: images.chatt: unknown service 'chatt'; known: pyprobe, tcpprobe, wgetprobe"]),
+    "retention": (["log_retention_days=31"],
+                  ["context: log_retention_days: '31' is not a CloudWatch Logs retention in days; allowed: 1, 3, 5, "
+                   "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]),
+    "misspelled_key": (["prefx=calliope-hub-prod"], ["context: prefx: unknown key; did you mean 'prefix'?"]),
+    "not_key_value": (["prefix"], ["context: 'prefix': expected KEY=VALUE"]),
+    "several_at_once": (["prefix=a b", "images=[]"],
+                        ["context: prefix: 'a b' may hold only letters, digits, '_' and '-'",
+                         "context: images: [] is not an object mapping service name to image"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTEXT_CASES))
+def test_bad_context_is_one_clear_line_each(run_main, case):
+    context, expected = CONTEXT_CASES[case]
+    assert run_main(*context) == (1, expected)
+
+
+def test_spec_errors_are_printed_exactly(run_main):
+    assert run_main(f"services_dir={rel(BAD_SPEC / 'services')}") == (1, BAD_SPEC_LINES)
+
+
+def test_unacknowledged_lint_error_stops_synth(run_main):
+    services = INPUTS / "lint_error" / "services"
+    errors = [f for f in lint_catalog(load_catalog(services, ROOT / "sizes.yaml")) if f.severity == "error"]
+    assert [f.rule for f in errors] == ["HC005"]  # start_period 45 < 1.5 x typical 50
+    assert run_main(f"services_dir={rel(services)}") == (1, [str(f) for f in errors])
+
+
+def test_python_app_py_subprocess(tmp_path, cdk_tools):
+    """The script itself: exit 1, the exact lines, no traceback, and no cloud assembly written."""
+    outdir = tmp_path / "cdk.out"
+    proc = subprocess.run([sys.executable, "app.py", "-c", f"services_dir={rel(BAD_SPEC / 'services')}"],
+                          cwd=ROOT, env=cdk_tools.tool_env(CDK_OUTDIR=str(outdir)), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == BAD_SPEC_LINES
+    assert proc.stdout == ""
+    assert not outdir.exists()
+
+
+@pytest.mark.synth
+def test_cdk_synth_cli_with_bad_input(tmp_path, cdk_tools):
+    outdir = tmp_path / "cdk.out"
+    proc = cdk_tools.run_cdk_synth(outdir, f"services_dir={rel(BAD_SPEC / 'services')}")
+    assert proc.returncode != 0
+    for line in BAD_SPEC_LINES:
+        assert line in proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not list(outdir.glob("*.template.json"))  # the CLI creates the folder; the app writes nothing

@@ -1,0 +1,65 @@
+"""The real `cdk synth` (Node.js CLI -> cdk.json -> app.py) and cfn-lint on what it writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hubspec.lint import lint_catalog
+
+pytestmark = pytest.mark.synth
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_FAMILIES = {
+    f"calliope-hub-dev-{service}-{size}"
+    for service, sizes in {"chat": ["small", "medium"], "waiide": ["small", "medium", "large"],
+                           "lab": ["small", "medium", "large", "xlarge"]}.items()
+    for size in sizes
+}
+
+
+@pytest.fixture(scope="module")
+def templates(cli_synth):
+    proc, outdir = cli_synth
+    assert proc.returncode == 0, proc.stderr
+    return sorted(outdir.glob("*.template.json"))
+
+
+def test_cli_synth_succeeds_without_traceback(cli_synth):
+    proc, _ = cli_synth
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "end-of-life" not in proc.stderr  # Node 22 from node_modules, not the machine's Node 20
+
+
+def test_cli_output_holds_every_service_and_size(templates):
+    (template_file,) = templates
+    resources = json.loads(template_file.read_text())["Resources"].values()
+    families = [r["Properties"]["Family"] for r in resources if r["Type"] == "AWS::ECS::TaskDefinition"]
+    assert len(families) == 9 and set(families) == EXPECTED_FAMILIES
+
+
+def test_cfn_lint_finds_no_errors(templates, cdk_tools):
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *map(str, templates)],
+                          env=cdk_tools.tool_env(), capture_output=True, text=True, timeout=300)
+    # cfn-lint's exit status is a bit field: 2 = errors, 4 = warnings, 8 = informational.
+    assert proc.returncode & 2 == 0, proc.stdout + proc.stderr
+    assert proc.returncode in (0, 4, 8, 12), proc.stdout + proc.stderr
+
+
+def test_cli_and_in_process_synth_write_the_same_bytes(hub, templates):
+    (template_file,) = templates
+    assert template_file.name == hub.template_file.name
+    assert template_file.read_bytes() == hub.template_file.read_bytes()
+
+
+def test_lint_warnings_show_in_cli_output(hub, cli_synth):
+    proc, _ = cli_synth
+    warnings = [f for f in lint_catalog(hub.inputs.catalog) if f.severity == "warning" and not f.acknowledged]
+    output = proc.stdout + proc.stderr
+    for finding in warnings:
+        assert str(finding) in output

@@ -1,0 +1,156 @@
+"""hubcdk constructs on inputs the bundled services do not cover: every probe kind, extreme
+timings, lint annotations, image overrides and every log retention."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+from hubspec import load_catalog, render_health_check
+from hubspec.lint import Finding, lint_catalog
+from hubspec.render import RenderedHealthCheck
+from stacks.context import LOG_RETENTION_DAYS
+
+pytestmark = pytest.mark.synth
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUTS = Path(__file__).parent / "inputs"
+
+EDGE = load_catalog(INPUTS / "edge" / "services", ROOT / "sizes.yaml")
+EDGE_FINDINGS = tuple(lint_catalog(EDGE))
+# An error that reached the stack without going through the app's check still fails synth.
+STRAY_ERROR = Finding(file="services/tcpprobe.yaml", line=3, path="port", rule="HC010", severity="error",
+                      message="probes port 1, but the service exposes port 9000", service="tcpprobe")
+
+
+@pytest.fixture(scope="module")
+def edge_app(tmp_path_factory):
+    """One App, three stacks: the edge catalog, every retention, and the bundled services with an image override."""
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Annotations, Template
+
+    from hubcdk import environment_log_group
+    from stacks.app_builder import create_app
+    from stacks.context import read_cdk_json_context
+    from stacks.hub_stack import HubTaskDefinitionsStack
+
+    app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"),
+                     outdir=str(tmp_path_factory.mktemp("cdk-edge")))
+    edge = HubTaskDefinitionsStack(app, "edge", catalog=EDGE, findings=EDGE_FINDINGS,
+                                   prefix="edge", images={"pyprobe": "registry.example/py:2"}, log_retention_days=1)
+    retention = Stack(app, "retention")
+    for days in LOG_RETENTION_DAYS:
+        environment_log_group(retention, f"Days{days}", prefix=f"r{days}", retention=days)
+    return {"edge": Template.from_stack(edge), "edge_annotations": Annotations.from_stack(edge),
+            "retention": Template.from_stack(retention)}
+
+
+def containers(template) -> dict[str, dict]:
+    return {r["Properties"]["Family"]: r["Properties"]["ContainerDefinitions"][0]
+            for r in template.find_resources("AWS::ECS::TaskDefinition").values()}
+
+
+def test_every_probe_kind_passes_through_unchanged(edge_app):
+    boxes = containers(edge_app["edge"])
+    assert sorted(boxes) == ["edge-pyprobe-small", "edge-tcpprobe-small", "edge-tcpprobe-xlarge",
+                             "edge-wgetprobe-medium"]
+    for family, box in boxes.items():
+        spec = EDGE.service(family.split("-")[1])
+        hc = spec.health_check
+        assert box["HealthCheck"] == {"Command": list(render_health_check(spec).command), "Interval": hc.interval,
+                                      "Timeout": hc.timeout, "Retries": hc.retries, "StartPeriod": hc.start_period}
+        assert box["PortMappings"] == [{"ContainerPort": spec.port, "Protocol": "tcp"}]
+
+
+def test_exec_form_and_zero_start_period(edge_app):
+    check = containers(edge_app["edge"])["edge-pyprobe-small"]["HealthCheck"]
+    assert check["Command"][:3] == ["CMD", "python3", "-c"] and len(check["Command"]) == 4
+    assert check["StartPeriod"] == 0  # rendered, not dropped: ECS would otherwise use no start period too
+    assert (check["Interval"], check["Timeout"]) == (5, 5)
+
+
+def test_image_override_changes_only_that_image(edge_app):
+    boxes = containers(edge_app["edge"])
+    assert boxes["edge-pyprobe-small"]["Image"] == "registry.example/py:2"
+    assert boxes["edge-tcpprobe-small"]["Image"] == EDGE.service("tcpprobe").image
+
+
+def test_image_override_in_bundled_stack_changes_nothing_else(hub, tmp_path, cdk_tools):
+    other = cdk_tools.synthesize(tmp_path, services_dir=str(hub.settings.services_dir),
+                                 images='{"waiide": "registry.example/waiide:7"}')
+    before, after = hub.template.to_json(), other.template.to_json()
+    changed = {lid for lid in before["Resources"] if before["Resources"][lid] != after["Resources"][lid]}
+    assert changed == {"waiidesmall0D14CF5B", "waiidemedium6D8C688F", "waiidelarge1D393FB9"}
+    for lid in changed:
+        resource = copy.deepcopy(after["Resources"][lid])
+        (box,) = resource["Properties"]["ContainerDefinitions"]
+        assert box["Image"] == "registry.example/waiide:7"
+        box["Image"] = hub.inputs.catalog.service("waiide").image
+        assert resource == before["Resources"][lid]
+    assert {k: v for k, v in before.items() if k != "Resources"} == {k: v for k, v in after.items()
+                                                                     if k != "Resources"}
+
+
+def test_lint_warnings_become_warning_annotations_on_the_service(edge_app):
+    from aws_cdk.assertions import Match
+
+    annotations = edge_app["edge_annotations"]
+    open_warnings = [f for f in EDGE_FINDINGS if f.severity == "warning" and not f.acknowledged]
+    assert open_warnings
+    for finding in open_warnings:
+        annotations.has_warning(f"/edge/{finding.service}", Match.string_like_regexp(_annotation(finding)))
+    assert len(annotations.find_warning("*", Match.any_value())) == len(open_warnings)
+
+
+def test_acknowledged_warning_becomes_info_with_its_reason(edge_app):
+    from aws_cdk.assertions import Match
+
+    (acked,) = [f for f in EDGE_FINDINGS if f.acknowledged]
+    assert (acked.service, acked.rule) == ("wgetprobe", "HC006")
+    edge_app["edge_annotations"].has_info("/edge/wgetprobe", Match.string_like_regexp(_annotation(acked)))
+    assert "a batch service" in str(acked)
+
+
+def test_error_finding_fails_synth_even_past_the_app_check(tmp_path):
+    from stacks.app_builder import create_app
+    from stacks.context import read_cdk_json_context
+    from stacks.hub_stack import HubTaskDefinitionsStack
+
+    app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path))
+    HubTaskDefinitionsStack(app, "broken", catalog=EDGE, findings=(STRAY_ERROR,), prefix="broken", images={},
+                            log_retention_days=1)
+    with pytest.raises(RuntimeError, match="ValidationFailed") as excinfo:
+        app.synth()
+    assert f"ERROR {STRAY_ERROR}" in str(excinfo.value)
+
+
+def test_every_log_retention_maps_to_its_day_count(edge_app):
+    groups = edge_app["retention"].find_resources("AWS::Logs::LogGroup").values()
+    assert sorted((g["Properties"]["LogGroupName"], g["Properties"]["RetentionInDays"]) for g in groups) == \
+        sorted((f"/ecs/r{d}", d) for d in LOG_RETENTION_DAYS)
+
+
+def test_retention_outside_cloudwatch_values_is_refused():
+    from hubcdk import retention_days
+
+    with pytest.raises(ValueError, match="31 is not a CloudWatch Logs retention"):
+        retention_days(31)
+
+
+@pytest.mark.parametrize("command", [("CMD-SHELL",), ("curl -f http://x",), ("NONE",), ("SHELL", "true")])
+def test_short_or_unknown_commands_are_refused(command):
+    """aws-cdk-lib would turn a one-element list into CMD-SHELL; hubcdk refuses instead."""
+    from hubcdk import ecs_health_check
+
+    rendered = RenderedHealthCheck(command=command, interval=30, timeout=5, retries=3, start_period=0,
+                                   port=8888, url=None)
+    with pytest.raises(ValueError, match="must start with CMD or CMD-SHELL"):
+        ecs_health_check(rendered)
+
+
+def _annotation(finding: Finding) -> str:
+    """The annotation text: the finding, then the id aws-cdk-lib appends to v2 annotations."""
+    return "^" + re.escape(f"{finding} [ack: hubspec:lint:{finding.rule}]") + "$"

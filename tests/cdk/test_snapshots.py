@@ -1,0 +1,35 @@
+"""One readable JSON snapshot per service x size: the container health check and port mappings.
+
+Review a change with `pytest tests/cdk --snapshot-update` and read the diff of
+`__snapshots__/`; snapshots without a test (a removed size) fail the run.
+"""
+
+from __future__ import annotations
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from hubspec import load_catalog
+
+pytestmark = pytest.mark.synth
+
+CASES = [(spec.name, size) for spec in load_catalog().services for size in spec.sizes]
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.with_defaults(extension_class=JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize(("service", "size"), CASES, ids=[f"{s}-{z}" for s, z in CASES])
+def test_container_snapshot(hub, snapshot_json, service, size):
+    family = f"{hub.settings.prefix}-{service}-{size}"
+    props = hub.task_definitions()[family]
+    (box,) = props["ContainerDefinitions"]
+    assert {
+        "Family": family,
+        "Cpu": props["Cpu"],
+        "Memory": props["Memory"],
+        "HealthCheck": box["HealthCheck"],
+        "PortMappings": box["PortMappings"],
+    } == snapshot_json
