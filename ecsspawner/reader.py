@@ -52,6 +52,7 @@ class TaskReader:
     calls: int = 0
     _cache: dict[str, _Entry] = field(default_factory=dict)
     _watched: dict[str, float] = field(default_factory=dict)
+    _wanted: dict[str, float] = field(default_factory=dict)
     _flight: asyncio.Future | None = None
     _essential: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -59,12 +60,14 @@ class TaskReader:
         """`arn` no older than `max_age` (default: the cache ttl), refreshing all watched tasks if needed."""
         max_age = self.ttl if max_age is None else max_age
         self._watched[arn] = self.clock()
+        self._wanted[arn] = min(max_age, self._wanted.get(arn, max_age))
+        asked = self.clock()
         for _ in range(3):
             entry = self._cache.get(arn)
-            if entry is not None and self.clock() - entry.at <= max_age:
+            if entry is not None and asked - entry.at <= max_age:  # fresh when asked, or read since
                 return entry.lookup
             if self._flight is None or self._flight.done():
-                self._flight = asyncio.ensure_future(self._refresh(max_age))
+                self._flight = asyncio.ensure_future(self._refresh())
             errors = await asyncio.shield(self._flight)
             if arn in errors:
                 return Lookup(error=errors[arn])
@@ -81,6 +84,7 @@ class TaskReader:
     def forget(self, arn: str) -> None:
         """Stop watching a task whose server is gone."""
         self._watched.pop(arn, None)
+        self._wanted.pop(arn, None)
         self._cache.pop(arn, None)
 
     async def essential_containers(self, task_definition: str) -> tuple[str, ...] | None:
@@ -96,14 +100,23 @@ class TaskReader:
             self._essential[arn] = tuple(d["name"] for d in defs if d.get("essential", True))
         return self._essential.get(arn)
 
-    async def _refresh(self, max_age: float) -> dict[str, str]:
-        """Describe every watched ARN older than `max_age`; returns {arn: error} for failed batches."""
+    async def _refresh(self) -> dict[str, str]:
+        """Describe every watched ARN older than the ttl, and requested ones older than asked for.
+
+        Returns {arn: error} for the batches that failed.
+        """
         await asyncio.sleep(0)  # let polls of the same round join this refresh
         now = self.clock()
         for arn, seen in list(self._watched.items()):
             if now - seen > self.watch_window:
                 self.forget(arn)
-        stale = [a for a in self._watched if a not in self._cache or now - self._cache[a].at > max_age]
+        wanted, self._wanted = self._wanted, {}
+
+        def age(arn: str) -> float:
+            entry = self._cache.get(arn)
+            return now - entry.at if entry else float("inf")
+
+        stale = [a for a in self._watched if age(a) > min(self.ttl, wanted.get(a, self.ttl))]
         errors: dict[str, str] = {}
         for start in range(0, len(stale), BATCH):
             batch = stale[start:start + BATCH]

@@ -191,7 +191,8 @@ class MiniHub:
 
 
 def make_hub(db: Any, config: Config) -> MiniHub:
-    settings: dict = {"hub": Hub(base_url="/hub/"), "spawner_class": ECSSpawner, "config": config,
+    settings: dict = {"hub": Hub(base_url="/hub/", ip="10.0.0.5", port=8081),  # a real IP: no gethostname()
+                      "spawner_class": ECSSpawner, "config": config,
                       "allow_named_servers": True, "base_url": "/"}
     users = UserDict(db_factory=lambda: db, settings=settings)
     settings["users"] = users
@@ -199,6 +200,16 @@ def make_hub(db: Any, config: Config) -> MiniHub:
 
 
 @pytest.fixture
-def hub(aws):
-    db = orm.new_session_factory("sqlite:///:memory:")()
-    return make_hub(db, spawner_config(aws))
+def hub_with(aws):
+    """A MiniHub whose spawners get these ECSSpawner config overrides."""
+
+    def build(**overrides: Any) -> MiniHub:
+        db = orm.new_session_factory("sqlite:///:memory:")()
+        return make_hub(db, spawner_config(aws, **overrides))
+
+    return build
+
+
+@pytest.fixture
+def hub(hub_with):
+    return hub_with()
