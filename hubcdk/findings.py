@@ -2,8 +2,10 @@
 
 The app refuses to synthesize while an unacknowledged error exists; adding it
 as an error annotation too means a stack built some other way still fails
-`cdk synth`. Warnings show up in `cdk synth` output; an acknowledged finding is
-kept as an info annotation, so the manifest still records what was accepted and why.
+synthesis. Warnings show up in `cdk synth` output. Acknowledged warnings are
+left out: the YAML records the reason, `python -m hubspec check` lists them, and
+as info annotations they would print in every synth with aws-cdk-lib's
+"Acknowledge with ..." hint, which points at a different mechanism.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def annotate_findings(scope: IConstruct, findings: Iterable[Finding]) -> None:
     annotations = Annotations.of(scope)
     for finding in sorted(findings):
         if finding.acknowledged:
-            annotations.add_info_v2(annotation_id(finding), str(finding))
-        elif finding.severity == "error":
+            continue
+        if finding.severity == "error":
             annotations.add_error(str(finding))
         else:
             annotations.add_warning_v2(annotation_id(finding), str(finding))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubspec.loader import DEFAULT_SIZES_FILE
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
 from hubspec.naming import check_prefix
 from stacks.errors import InputErrors
 
@@ -83,10 +83,11 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         if near and key not in KEYS:
             bad(key, f"unknown key; did you mean {near[0]!r}?")
 
-    prefix = context.get(PREFIX)
-    if not isinstance(prefix, str):
+    prefix = context.get(PREFIX, "")
+    if PREFIX not in context:
         bad(PREFIX, "missing; set it in cdk.json or with -c prefix=NAME")
-        prefix = ""
+    elif not isinstance(prefix, str):
+        bad(PREFIX, f"{prefix!r} is not a string")
     elif (why := check_prefix(prefix)) is not None:
         bad(PREFIX, why)
 
@@ -98,7 +99,7 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
             + ", ".join(map(str, LOG_RETENTION_DAYS)))
 
     images = _images(context.get(IMAGES, {}), bad)
-    services_dir = root / str(context.get(SERVICES_DIR, "services"))
+    services_dir = root / str(context.get(SERVICES_DIR, DEFAULT_SERVICES_DIR.name))
     sizes_file = root / str(context.get(SIZES_FILE, DEFAULT_SIZES_FILE.name))
     if errors:
         raise InputErrors(errors)
@@ -116,7 +117,7 @@ def _int_value(value: Any) -> int | None:
     return None
 
 
-def _images(value: Any, bad) -> dict[str, str]:
+def _images(value: Any, bad: Callable[[str, str], None]) -> dict[str, str]:
     """A JSON object (a string from `-c images='{...}'`, or an object in cdk.json)."""
     if isinstance(value, str):
         try:

@@ -13,8 +13,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from aws_cdk.assertions import Template
+
+    from stacks.context import HubSettings
+    from stacks.hub_stack import HubTaskDefinitionsStack
+    from stacks.inputs import HubInputs
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = Path(__file__).parent / "inputs"
@@ -52,11 +60,11 @@ def load_app_module() -> ModuleType:
 
 @dataclass(frozen=True)
 class Synth:
-    settings: object  # stacks.context.HubSettings
-    inputs: object  # stacks.inputs.HubInputs
-    stack: object  # stacks.hub_stack.HubTaskDefinitionsStack
-    template: object  # aws_cdk.assertions.Template
-    template_file: Path
+    settings: HubSettings
+    inputs: HubInputs
+    stack: HubTaskDefinitionsStack
+    template: Template
+    template_file: Path  # the template as written to the cloud assembly, byte for byte
 
     @property
     def resources(self) -> dict:

@@ -58,6 +58,8 @@ CONTEXT_CASES = {
                    "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]),
     "misspelled_key": (["prefx=calliope-hub-prod"], ["context: prefx: unknown key; did you mean 'prefix'?"]),
     "not_key_value": (["prefix"], ["context: 'prefix': expected KEY=VALUE"]),
+    "sizes_file_missing": (["sizes_file=nope.yaml"], ["nope.yaml:1: $: cannot read file: No such file or directory"]),
+    "services_dir_missing": (["services_dir=nodir"], ["nodir:1: $: services directory does not exist"]),
     "several_at_once": (["prefix=a b", "images=[]"],
                         ["context: prefix: 'a b' may hold only letters, digits, '_' and '-'",
                          "context: images: [] is not an object mapping service name to image"]),
@@ -68,6 +70,17 @@ CONTEXT_CASES = {
 def test_bad_context_is_one_clear_line_each(run_main, case):
     context, expected = CONTEXT_CASES[case]
     assert run_main(*context) == (1, expected)
+
+
+def test_required_context_keys():
+    from stacks.context import settings_from_context
+    from stacks.errors import InputErrors
+
+    with pytest.raises(InputErrors) as excinfo:
+        settings_from_context({"images": "{}"}, root=ROOT)
+    assert excinfo.value.lines == ("context: prefix: missing; set it in cdk.json or with -c prefix=NAME",
+                                   "context: log_retention_days: missing; set it in cdk.json or with "
+                                   "-c log_retention_days=DAYS")
 
 
 def test_spec_errors_are_printed_exactly(run_main):
@@ -102,3 +115,17 @@ def test_cdk_synth_cli_with_bad_input(tmp_path, cdk_tools):
         assert line in proc.stderr.splitlines()
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not list(outdir.glob("*.template.json"))  # the CLI creates the folder; the app writes nothing
+
+
+def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
+    """51 services x 4 sizes = 204 families: over CloudFormation's 200 outputs (aws-cdk-lib would fail late)."""
+    services = tmp_path / "services"
+    services.mkdir()
+    for i in range(51):
+        (services / f"s{i:02d}.yaml").write_text(
+            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
+            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n")
+    status, lines = run_main(f"services_dir={services}")
+    assert (status, lines) == (1, [f"{services}: 204 task definitions (services x sizes), but one stack holds at "
+                                   "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
+                                   "sizes or split the services"])

@@ -6,6 +6,8 @@ Review a change with `pytest tests/cdk --snapshot-update` and read the diff of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -33,3 +35,12 @@ def test_container_snapshot(hub, snapshot_json, service, size):
         "HealthCheck": box["HealthCheck"],
         "PortMappings": box["PortMappings"],
     } == snapshot_json
+
+
+def test_snapshot_files_are_exactly_the_service_sizes():
+    """syrupy ignores a stale single-file snapshot when pytest is given paths; this does not."""
+    folder = Path(__file__).parent / "__snapshots__" / "test_snapshots"
+    present = {p.name for p in folder.glob("*.json")}
+    expected = {f"test_container_snapshot[{service}-{size}].json" for service, size in CASES}
+    assert not present - expected, f"stale snapshots (delete them): {sorted(present - expected)}"
+    assert present == expected
