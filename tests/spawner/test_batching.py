@@ -15,16 +15,36 @@ def count_describe_calls(client) -> list:
     return calls
 
 
+def restarted_hub_with_servers(hub, aws) -> list:
+    """A hub restarting with 250 running servers: tasks in ECS, states in the database, spawners loaded.
+
+    (Starting 250 servers through start() costs ~1000 moto calls; start() is covered elsewhere.)
+    """
+    client = aws.client()
+    for u in range(N_USERS):
+        user = hub.user(f"user{u}")
+        for s in range(SERVERS_EACH):
+            spawner = hub.spawner(user, f"s{s}")
+            ident, spawn_id = spawner.identity, f"spawn-{u}-{s}"
+            reply = client.run_task(
+                cluster=aws.cluster, taskDefinition=f"{aws.PREFIX}-lab-small", launchType="FARGATE",
+                startedBy=ident.started_by, tags=ident.tags(spawn_id), clientToken=spawn_id,
+                networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet],
+                                                              "securityGroups": [aws.security_group]}})
+            spawner.orm_spawner.state = {"task_arn": reply["tasks"][0]["taskArn"], "cluster": aws.cluster,
+                                         "spawn_id": spawn_id, "launched_at": time.time() - 3600}
+    hub.db.commit()
+    restarted = hub.restart()
+    return [restarted.users[f"user{u}"].spawners[f"s{s}"] for u in range(N_USERS) for s in range(SERVERS_EACH)]
+
+
 def test_250_servers_cost_3_describe_calls_per_poll_round(hub_with, aws):
     hub = hub_with(describe_cache_ttl=5.0)
     client = aws.client()
     calls = count_describe_calls(client)
 
     async def scenario():
-        users = [hub.user(f"user{u}") for u in range(N_USERS)]
-        spawners = await asyncio.gather(*(
-            hub.spawn(user, f"s{s}", {"service": "lab", "size": "small"}) for user in users for s in range(SERVERS_EACH)
-        ))
+        spawners = restarted_hub_with_servers(hub, aws)
         reader = spawners[0].reader  # the one reader every spawner shares
         assert all(s.reader is reader for s in spawners)
         now = [time.monotonic()]
