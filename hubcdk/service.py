@@ -43,7 +43,6 @@ class HubServiceTaskDefinitions(Construct):
         findings: Sequence[Finding] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.spec = spec
         health_check = ecs_health_check(render_health_check(spec))
         container_image = ecs.ContainerImage.from_registry(image)
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}

@@ -29,8 +29,8 @@ class HubInputs:
 
 
 def blocking(findings: tuple[Finding, ...]) -> list[Finding]:
-    """Lint errors fail synth unless the service acknowledged them."""
-    return [f for f in findings if f.severity == "error" and not f.acknowledged]
+    """Errors that count (by hubspec.lint's rule, an error always does) stop synth."""
+    return [f for f in findings if f.severity == "error" and f.counts]
 
 
 def load_inputs(settings: HubSettings) -> HubInputs:
