@@ -20,7 +20,7 @@ from hubspec import Catalog, load_catalog
 from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
 from hubspec.naming import check_prefix
 from jupyterhub.spawner import SpawnException, Spawner
-from traitlets import Bool, Callable, Float, Int, List, Unicode, default, validate
+from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
 from ecsspawner import aws, metrics, options, reaper, taskview
 from ecsspawner.holdings import InFlight, hub_holdings
@@ -76,14 +76,14 @@ class ECSSpawner(Spawner):
     def _check_prefix(self, proposal):
         problem = check_prefix(proposal.value)
         if problem:
-            raise ValueError(f"ECSSpawner.prefix {problem}")
+            raise TraitError(f"ECSSpawner.prefix {problem}")
         return proposal.value
 
     @validate("hub_id")
     def _check_hub_id(self, proposal):
         problem = check_hub_id(proposal.value)
         if problem:
-            raise ValueError(f"ECSSpawner.hub_id {problem}")
+            raise TraitError(f"ECSSpawner.hub_id {problem}")
         return proposal.value
 
     @default("options_form")

@@ -1,0 +1,65 @@
+"""Import isolation, configuration errors, the options form and the example jupyterhub_config.py."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jupyterhub.app import JupyterHub
+from jupyterhub.spawner import SpawnException
+from traitlets import TraitError
+from traitlets.config.loader import PyFileConfigLoader
+
+from ecsspawner import ECSSpawner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_spawner_imports_without_aws_cdk():
+    code = "import sys, ecsspawner; print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("trait, value, message", [
+    ("hub_id", "hub with spaces", "ECSSpawner.hub_id 'hub with spaces' must be 1-64 of letters"),
+    ("prefix", "bad/prefix", "ECSSpawner.prefix 'bad/prefix' may hold only letters, digits, '_' and '-'"),
+])
+def test_bad_hub_id_or_prefix_is_refused_with_a_clear_message(trait, value, message):
+    with pytest.raises(TraitError, match=message.replace("(", r"\(")):
+        ECSSpawner(**{trait: value})
+
+
+def test_missing_configuration_is_reported_before_anything_runs(hub):
+    spawner = hub.spawner(hub.user("alice"), "")
+    spawner.cluster = ""
+    spawner.subnets = []
+    with pytest.raises(SpawnException) as err:
+        asyncio.run(spawner.start())
+    assert err.value.log_message == "ECSSpawner needs c.ECSSpawner.cluster, c.ECSSpawner.subnets"
+
+
+def test_options_form_offers_the_catalog_and_parses_back(hub):
+    spawner = hub.spawner(hub.user("alice"), "")
+    form = asyncio.run(spawner.get_options_form())
+    for service in ("chat", "lab", "waiide"):
+        assert f'<option value="{service}"' in form
+    assert '<option value="lab" selected>' in form
+    assert '<option value="xlarge">xlarge (4 vCPU, 16 GiB)</option>' in form
+    assert spawner.run_options_from_form({"service": ["waiide"], "size": [""]}) == {"service": "waiide"}
+    assert spawner.run_options_from_form({"service": ["chat"], "size": ["small"]}) == {"service": "chat", "size": "small"}
+
+
+def test_example_config_loads_and_configures_the_spawner(monkeypatch):
+    monkeypatch.setenv("ECS_CLUSTER", "example-cluster")
+    loader = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples"))
+    config = loader.load_config()
+    app = JupyterHub(config=config)
+    assert app.spawner_class is ECSSpawner
+    spawner = ECSSpawner(config=config)
+    assert spawner.cluster == "example-cluster"
+    assert spawner.prefix == "calliope-hub-dev" and spawner.hub_id == "calliope-hub-dev"
+    assert spawner.reaper_dry_run is True and spawner.start_timeout == 600
