@@ -21,11 +21,21 @@ setup: $(STAMP_PY) $(STAMP_NODE)
 
 ## Validate the services and synthesize every task definition into cdk.out/.
 synth: setup
+	rm -rf cdk.out
 	cdk synth --quiet
+	@ls cdk.out/*.template.json
 
 ## The whole test suite (unit, CDK assertions, snapshots, real cdk synth + cfn-lint, spawner on moto).
 test: setup
 	$(VENV)/bin/python -m pytest -q
+
+## Validate and lint the services (exit 1 on errors).
+check: $(STAMP_PY)
+	$(VENV)/bin/python -m hubspec check
+
+## Regenerate the committed timing + lint report.
+report: $(STAMP_PY)
+	$(VENV)/bin/python -m hubspec report > docs/healthchecks.md
 
 ## Regenerate constraints.txt from the installed venv (after changing requirements*.txt).
 lock: $(STAMP_PY)
