@@ -11,9 +11,11 @@ How the design notes' two bugs are ruled out here:
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
+from typing import Callable as CallableType
 
 import boto3
 from hubspec import Catalog, load_catalog
@@ -29,6 +31,12 @@ from ecsspawner.reader import TaskReader, shared_reader
 from ecsspawner.state import TaskState
 
 _in_flight: dict[str, InFlight] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def boto3_ecs_factory(region: str | None) -> CallableType[[], Any]:
+    """One factory object per region, so every spawner of a hub maps to the same shared reader."""
+    return functools.partial(boto3.client, "ecs", region_name=region)
 
 
 def in_flight_for(hub_id: str) -> InFlight:
@@ -69,21 +77,14 @@ class ECSSpawner(Spawner):
 
     @default("client_factory")
     def _default_client_factory(self):
-        region = self.region
-        return lambda: boto3.client("ecs", region_name=region)
+        return boto3_ecs_factory(self.region)
 
-    @validate("prefix")
-    def _check_prefix(self, proposal):
-        problem = check_prefix(proposal.value)
+    @validate("prefix", "hub_id")
+    def _check_name(self, proposal):
+        check = check_prefix if proposal.trait.name == "prefix" else check_hub_id
+        problem = check(proposal.value)
         if problem:
-            raise TraitError(f"ECSSpawner.prefix {problem}")
-        return proposal.value
-
-    @validate("hub_id")
-    def _check_hub_id(self, proposal):
-        problem = check_hub_id(proposal.value)
-        if problem:
-            raise TraitError(f"ECSSpawner.hub_id {problem}")
+            raise TraitError(f"ECSSpawner.{proposal.trait.name} {problem}")
         return proposal.value
 
     @default("options_form")
@@ -98,7 +99,7 @@ class ECSSpawner(Spawner):
         super().__init__(**kwargs)
         self._progress: list[dict] = []
         self._progress_changed = asyncio.Event()
-        self._start_done = True
+        self._start_done = False  # progress() ends once start() is done; JupyterHub also stops it with the spawn
         self._ensure_reaper()
 
     # --- identity, config -------------------------------------------------
@@ -144,7 +145,9 @@ class ECSSpawner(Spawner):
         self.spawn_id, self.launched_at = restored.spawn_id, restored.launched_at
 
     def clear_state(self) -> None:
+        """Called by JupyterHub before each start() and after each stop()."""
         super().clear_state()
+        self._progress, self._start_done = [], False
         if self.task_arn:
             self.reader.forget(self.task_arn)
         if self.spawn_id and not self._run_pending():
@@ -164,7 +167,7 @@ class ECSSpawner(Spawner):
                                      default_service=self.default_service)
         except options.OptionsError as exc:
             raise SpawnException(str(exc), reason="bad-options", status_code=400) from None
-        self._progress, self._start_done = [], False
+        self._progress, self._start_done = [], False  # also when start() is called without clear_state()
         spawn_id = new_spawn_id()
         self.spawn_id, self.task_cluster, self.task_arn, self.launched_at = spawn_id, self.cluster, "", 0.0
         registry = in_flight_for(self.hub_id)

@@ -63,3 +63,12 @@ def test_example_config_loads_and_configures_the_spawner(monkeypatch):
     assert spawner.cluster == "example-cluster"
     assert spawner.prefix == "calliope-hub-dev" and spawner.hub_id == "calliope-hub-dev"
     assert spawner.reaper_dry_run is True and spawner.start_timeout == 600
+
+
+def test_spawners_with_the_default_client_share_one_reader():
+    """Batching needs one reader per hub: the default boto3 factory must be the same object for all."""
+    first = ECSSpawner(region="us-east-1", cluster="c", hub_id="h")
+    second = ECSSpawner(region="us-east-1", cluster="c", hub_id="h")
+    assert first.client_factory is second.client_factory
+    assert first.reader is second.reader
+    assert ECSSpawner(region="eu-west-1", cluster="c", hub_id="h").reader is not first.reader
