@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 from jupyterhub.spawner import SpawnException
+from prometheus_client import REGISTRY
 
 from ecsspawner import reader as reader_module
 from ecsspawner.identity import TAG_HUB, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
@@ -19,12 +21,17 @@ def run(coro):
 
 
 def test_start_poll_stop_poll(hub, aws):
+    running_count = lambda: REGISTRY.get_sample_value(  # noqa: E731
+        "ecsspawner_time_to_running_seconds_count", {"service": "lab", "size": "small"}) or 0
+    before = running_count()
+
     async def scenario():
         alice = hub.user("alice")
         spawner = await hub.spawn(alice, "", {"service": "lab", "size": "small"})
         arn = spawner.task_arn
         assert aws.running() == {arn}
         assert await spawner.poll() is None
+        assert running_count() == before + 1
         saved = alice.orm_spawners[""].state
         assert saved["task_arn"] == arn and saved["cluster"] == aws.cluster and saved["spawn_id"] == spawner.spawn_id
         await alice.stop("")  # JupyterHub's own: poll, stop, clear_state, save state
@@ -145,27 +152,46 @@ def test_task_stopping_during_start_raises_with_its_stopped_reason(hub, aws):
         run(scenario())
 
 
-def test_prefer_ecs_health_waits_for_healthy_and_reports_progress(hub, aws):
+def test_prefer_ecs_health_waits_for_healthy_and_reports_each_phase(hub, aws):
+    """moto starts tasks RUNNING; a botocore hook makes the new task PENDING and pulling, as Fargate does."""
+    client = aws.client()
+
+    def provisioning(parsed, **_):
+        task = aws.task(parsed["tasks"][0]["taskArn"])
+        task.last_status = "PENDING"
+        task.pull_started_at = datetime.now(timezone.utc)
+
+    client.meta.events.register("after-call.ecs.RunTask", provisioning)
+    healthy = lambda: REGISTRY.get_sample_value(  # noqa: E731
+        "ecsspawner_time_to_healthy_seconds_count", {"service": "waiide", "size": "small"}) or 0
+    before = healthy()
+
     async def scenario():
         spawner = hub.spawner(hub.user("ivy"), "")
         spawner.user_options = {"service": "waiide", "size": "small"}
         events = []
 
-        async def watch():
-            while not spawner.task_arn:
-                await asyncio.sleep(0.005)
+        async def drive_task():
             async for event in spawner.progress():
-                events.append(event["message"])
-                if "health check" in event["message"]:
-                    aws.task(spawner.task_arn).health_status = "HEALTHY"
+                events.append(event)
+                task = aws.task(spawner.task_arn) if spawner.task_arn else None
+                if event["message"].startswith("Pulling"):
+                    task.pull_stopped_at, task.last_status = datetime.now(timezone.utc), "RUNNING"
+                elif event["message"].startswith("Waiting for the container health check"):
+                    task.health_status = "HEALTHY"
 
-        started, _ = await asyncio.gather(spawner.start(), watch())
+        started, _ = await asyncio.gather(spawner.start(), drive_task())
         return spawner, started, events
 
-    spawner, (ip, port), events = run(scenario())
+    try:
+        spawner, (ip, port), events = run(scenario())
+    finally:
+        client.meta.events.unregister("after-call.ecs.RunTask", provisioning)
     assert port == 8070
     assert ip == aws.task(spawner.task_arn).attachments[0]["details"][4]["value"]
-    assert [e.split(" ")[0] for e in events] == ["Requesting", "Task", "Waiting", "Health"]
+    assert [(e["progress"], e["message"].split(" ")[0]) for e in events] == [
+        (10, "Requesting"), (35, "Pulling"), (70, "Task"), (85, "Waiting"), (100, "Health")]
+    assert healthy() == before + 1
 
 
 def test_runtask_failures_are_raised(hub, aws):
