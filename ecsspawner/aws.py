@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
@@ -58,4 +59,16 @@ async def with_retries(fn: Callable[..., Any], /, *, attempts: int, backoff: flo
             if attempt == attempts - 1 or not is_transient(exc):
                 raise
             await asyncio.sleep(backoff * (2 ** attempt))
+    raise AssertionError("unreachable")
+
+
+def retry_sync(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kwargs: Any) -> Any:
+    """`with_retries` for code already in a worker thread (RunTask: its clientToken makes a retry safe)."""
+    for attempt in range(attempts):
+        try:
+            return fn(**kwargs)
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            time.sleep(backoff * (2 ** attempt))
     raise AssertionError("unreachable")

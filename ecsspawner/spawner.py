@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator
 from typing import Callable as CallableType
 
 import boto3
+from botocore.exceptions import ClientError
 from hubspec import Catalog, load_catalog
 from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
 from hubspec.naming import check_prefix
@@ -63,7 +64,7 @@ class ECSSpawner(Spawner):
     start_poll_interval = Float(2.0, help="Seconds between task reads while starting.").tag(config=True)
     describe_cache_ttl = Float(5.0, help="Seconds a DescribeTasks answer serves poll() for every server.").tag(config=True)
     missing_grace = Float(60.0, help="Seconds after RunTask during which an unknown (MISSING) task counts as starting.").tag(config=True)
-    stop_attempts = Int(5, help="StopTask attempts on throttling/transient errors.").tag(config=True)
+    stop_attempts = Int(5, help="Attempts of RunTask/StopTask/ListTasks on throttling and transient errors.").tag(config=True)
     retry_backoff = Float(1.0, help="First retry delay in seconds (doubles each time).").tag(config=True)
     reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
     reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
@@ -197,10 +198,17 @@ class ECSSpawner(Spawner):
             overrides={"containerOverrides": [{"name": container, "environment": env}]},
         )
         loop = asyncio.get_running_loop()
-        self._run_future = future = loop.run_in_executor(None, lambda: client.run_task(**kwargs))
+        run = functools.partial(aws.retry_sync, client.run_task, attempts=self.stop_attempts,
+                                backoff=self.retry_backoff, **kwargs)
+        self._run_future = future = loop.run_in_executor(None, run)
         # Runs even if start() is cancelled by start_timeout while RunTask is in flight.
         future.add_done_callback(lambda f: self._record_run(spawn_id, f))
-        reply = await asyncio.shield(future)
+        try:
+            reply = await asyncio.shield(future)
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise SpawnException(f"ECS refused to start {choice.family}: {aws.error_code(exc)}: {message}",
+                                 reason="run-task-failed", status_code=500) from None
         failures = reply.get("failures") or []
         tasks = reply.get("tasks") or []
         if failures or not tasks:
@@ -223,7 +231,7 @@ class ECSSpawner(Spawner):
             registry.record(spawn_id, arn)
         elif arn:  # the server was stopped and cleared while RunTask ran: nobody will hold this task
             self.log.warning("%s: RunTask answered %s after the spawn was abandoned; stopping it", self._log_name, arn)
-            asyncio.ensure_future(self._stop_task(arn, "spawn abandoned before RunTask answered"))
+            asyncio.ensure_future(self._try_stop(arn, "spawn abandoned before RunTask answered"))
         if self._start_done or self.spawn_id != spawn_id:
             registry.end(spawn_id)
 
@@ -334,10 +342,7 @@ class ECSSpawner(Spawner):
             metrics.POLL_RESULTS.labels("unhealthy").inc()
             self.log.warning("%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it",
                              self._log_name, arn)
-            try:
-                await self._stop_task(arn, "health check failed (UNHEALTHY)")
-            except Exception as exc:
-                self.log.warning("%s: stopping unhealthy task %s failed (%s)", self._log_name, arn, aws.error_code(exc))
+            await self._try_stop(arn, "health check failed (UNHEALTHY)")
             return 1
         metrics.POLL_RESULTS.labels("running").inc()
         return None
@@ -367,6 +372,13 @@ class ECSSpawner(Spawner):
             self.log.info("%s: task %s already gone", self._log_name, arn)
         else:
             self.log.info("%s: stopped task %s (%s)", self._log_name, arn, reason)
+
+    async def _try_stop(self, arn: str, reason: str) -> None:
+        """_stop_task for callers that must not raise (poll, callbacks): failures are logged."""
+        try:
+            await self._stop_task(arn, reason)
+        except Exception as exc:
+            self.log.warning("%s: stopping task %s failed (%s)", self._log_name, arn, aws.error_code(exc))
 
     async def _stop_own_tasks(self, reason: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""

@@ -208,3 +208,21 @@ def test_runtask_failures_are_raised(hub, aws):
     with pytest.raises(SpawnException, match="RESOURCE:ENI: no ENI available in subnet"):
         run(spawner.start())
     stub.assert_no_pending_responses()
+
+
+def test_runtask_is_retried_when_throttled_and_refusals_are_clear_errors(hub, aws):
+    client, stub = aws.stubbed()
+    stub.add_response("list_tasks", {"taskArns": []})
+    stub.add_response("describe_task_definition", {"taskDefinition": {
+        "containerDefinitions": [{"name": "notebook", "essential": True}]}})
+    stub.add_client_error("run_task", service_error_code="ThrottlingException", http_status_code=400)
+    stub.add_client_error("run_task", service_error_code="ClientException", http_status_code=400,
+                          service_message="TaskDefinition is inactive")
+    stub.activate()
+    spawner = hub.spawner(hub.user("kim"), "")
+    spawner.client_factory = lambda: client
+    with pytest.raises(SpawnException) as err:
+        run(spawner.start())
+    assert err.value.message == f"ECS refused to start {PREFIX}-lab-medium: ClientException: TaskDefinition is inactive"
+    stub.assert_no_pending_responses()
+    assert run(spawner.poll()) == 0  # the spawn is over and nothing was launched
