@@ -51,19 +51,12 @@ def is_task_not_found(exc: BaseException) -> bool:
 
 
 async def with_retries(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kwargs: Any) -> Any:
-    """`call()` again on transient errors, with exponential backoff; other errors go up at once."""
-    for attempt in range(attempts):
-        try:
-            return await call(fn, **kwargs)
-        except Exception as exc:
-            if attempt == attempts - 1 or not is_transient(exc):
-                raise
-            await asyncio.sleep(backoff * (2 ** attempt))
-    raise AssertionError("unreachable")
+    """`call()` with retries on transient errors (exponential backoff); other errors go up at once."""
+    return await call(functools.partial(retry_sync, fn, attempts=attempts, backoff=backoff), **kwargs)
 
 
 def retry_sync(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kwargs: Any) -> Any:
-    """`with_retries` for code already in a worker thread (RunTask: its clientToken makes a retry safe)."""
+    """Retry `fn` on transient errors, sleeping in the (worker) thread it runs in."""
     for attempt in range(attempts):
         try:
             return fn(**kwargs)
