@@ -27,6 +27,9 @@ KINDS = ("curl", "wget", "python", "tcp")
 TOOL = {"curl": "curl", "wget": "wget", "python": "python3", "tcp": "python3"}
 ENDPOINT = "/api/health"
 TIMEOUT = 2  # the ECS minimum: the probe gives up after 1 s, ECS would kill it at 2 s
+# Cases that answer (or refuse) get a roomier timeout, so a loaded CI machine cannot turn a slow
+# process start into a false failure; only the hang cases need the short one to stay cheap.
+ANSWER_TIMEOUT = 8
 
 # variant: (use_container_root, JUPYTERHUB_SERVICE_PREFIX in the container, path the server must see)
 VARIANTS = {
@@ -85,12 +88,15 @@ def outcomes(specs, serve, refused_port, probe_path) -> dict[tuple[str, str, str
         server = None if mode == "refused" else serve(_server_mode(mode))
         port = refused_port if server is None else server.port
         spec = dataclasses.replace(specs[kind, variant], port=port)
+        if mode != "hang":
+            hc = dataclasses.replace(spec.health_check, interval=10, timeout=ANSWER_TIMEOUT)
+            spec = dataclasses.replace(spec, health_check=hc)
         check = render_health_check(spec)
         env = probe_env(VARIANTS[variant][1], path=probe_path)
         result = run_health_command(check.command, env=env, timeout=check.timeout)
         return Outcome(check.command, result, tuple(server.paths) if server else ())
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(cases, pool.map(run, cases)))
 
 
