@@ -93,19 +93,14 @@ def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
     return [SpecError(doc.file, doc.line_of(path), format_path(path), err.message)]
 
 
+_JSON_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+               (list, "a list"), (dict, "a mapping"))  # bool before int: True is an int
+
+
 def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
+    for cls, name in _JSON_KINDS:
+        if isinstance(value, cls):
+            return name
     return "null" if value is None else type(value).__name__
 
 
