@@ -87,8 +87,13 @@ def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
     if err.validator == "type":
         expected = err.validator_value
         kind = _json_type(err.instance)
-        shown = "is" if isinstance(err.instance, (dict, list)) else f"{err.instance!r} is"
-        msg = f"{shown} {kind}; expected {_article(expected)}"
+        if err.instance is None:
+            msg = f"has no value (null); expected {_article(expected)}"
+        elif isinstance(err.instance, (dict, list)):
+            msg = f"is {kind}; expected {_article(expected)}"
+        else:
+            shown = str(err.instance).lower() if isinstance(err.instance, bool) else repr(err.instance)
+            msg = f"{shown} is {kind}; expected {_article(expected)}"
         return [SpecError(doc.file, doc.line_of(path), format_path(path), msg)]
     return [SpecError(doc.file, doc.line_of(path), format_path(path), err.message)]
 
