@@ -30,7 +30,8 @@ def _with(doc: dict, path: tuple, value) -> dict:
     target = doc
     for part in path[:-1]:
         target = target[part]
-    target[path[-1]] = value
+    if isinstance(target, dict):  # an earlier change may have replaced the parent mapping
+        target[path[-1]] = value
     return doc
 
 
