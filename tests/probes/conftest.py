@@ -59,6 +59,9 @@ def _handler(server: ProbeServer) -> type[BaseHTTPRequestHandler]:
             if 300 <= status < 400:
                 self.send_header("Location", "/elsewhere")
             self.send_header("Content-Length", str(len(body)))
+            # HTTP/1.0 closes after each answer; say so, or wget (which asks for keep-alive)
+            # may reuse the closed connection to follow a redirect and fail with "No data received".
+            self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
