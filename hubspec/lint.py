@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from hubspec.commands import curl_calls
+from hubspec.loader import health_check_ranges
 from hubspec.model import Catalog, ServiceSpec
 from hubspec.timing import timings
 from hubspec.yamlsource import format_path
@@ -31,7 +32,7 @@ DETECTION = (60, 180)
 MIN_RETRIES = 5
 EFS_MIN_TIMEOUT = 5
 START_PERIOD_FACTOR = 1.5
-ECS_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "start_period": (0, 300)}
+ECS_RANGES = health_check_ranges()  # interval 5-300, timeout 2-60, retries 1-10, start_period 0-300
 
 
 @dataclass(frozen=True, order=True)

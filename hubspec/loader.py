@@ -46,6 +46,13 @@ def schema(name: str) -> dict:
     return json.loads(text)
 
 
+def health_check_ranges() -> dict[str, tuple[int, int]]:
+    """The ECS API ranges of the timing fields, read from the schema: one source of truth."""
+    props = schema("service")["$defs"]["health_check"]["properties"]
+    return {field: (props[field]["minimum"], props[field]["maximum"])
+            for field in ("interval", "timeout", "retries", "start_period")}
+
+
 @lru_cache(maxsize=None)
 def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema(name))
@@ -221,7 +228,8 @@ def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = D
     sizes, errors = _load_sizes(sizes_file)
     files = service_files(services_dir)
     if not services_dir.is_dir():
-        errors.append(SpecError(display_name(services_dir), 1, "$", "services directory does not exist"))
+        problem = "is not a directory" if services_dir.exists() else "does not exist"
+        errors.append(SpecError(display_name(services_dir), 1, "$", f"services directory {problem}"))
     elif not files:
         errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml) found"))
     specs: list[ServiceSpec] = []

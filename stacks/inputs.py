@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from hubspec.errors import SpecErrors
 from hubspec.yamlsource import display_name
-from hubspec.lint import Finding, lint_catalog
+from hubspec.lint import Finding, errors as lint_errors, lint_catalog
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
 from stacks.context import IMAGES, HubSettings
@@ -26,11 +26,6 @@ MAX_FAMILIES = 200
 class HubInputs:
     catalog: Catalog
     findings: tuple[Finding, ...]
-
-
-def blocking(findings: tuple[Finding, ...]) -> list[Finding]:
-    """Errors that count (by hubspec.lint's rule, an error always does) stop synth."""
-    return [f for f in findings if f.severity == "error" and f.counts]
 
 
 def load_inputs(settings: HubSettings) -> HubInputs:
@@ -50,7 +45,7 @@ def load_inputs(settings: HubSettings) -> HubInputs:
                       f"but one stack holds at most {MAX_FAMILIES} (CloudFormation's limit of outputs, one per "
                       "family); offer fewer sizes or split the services")
     findings = tuple(sorted(lint_catalog(catalog)))
-    errors += [str(f) for f in blocking(findings)]
+    errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged
     if errors:
         raise InputErrors(errors)
     return HubInputs(catalog=catalog, findings=findings)
