@@ -34,12 +34,19 @@ def cli_context() -> dict:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
-                        help="context value, as for `cdk synth -c` (repeatable)")
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="context value, as for `cdk synth -c` (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
-        context = merge_context(read_cdk_json_context(ROOT / "cdk.json"), cli_context(),
-                                parse_context_args(args.context))
+        context = merge_context(
+            read_cdk_json_context(ROOT / "cdk.json"), cli_context(), parse_context_args(args.context)
+        )
         settings = settings_from_context(context, root=ROOT)
         inputs = load_inputs(settings)
     except InputErrors as err:

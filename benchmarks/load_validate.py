@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubspec import load_catalog, render_health_check  # noqa: E402
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE  # noqa: E402
+from hubspec import load_catalog, render_health_check
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
 
 SERVICE = """name: svc{i}
 image: example/svc{i}:1
@@ -48,8 +48,10 @@ def measure(label: str, services_dir: Path, repeats: int) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     n = len(catalog.services)
-    print(f"{label}: {n} services, {elapsed * 1000:.1f} ms per load+validate+render "
-          f"({elapsed / n * 1e3:.2f} ms per service), peak {peak / 1024:.0f} KiB traced")
+    print(
+        f"{label}: {n} services, {elapsed * 1000:.1f} ms per load+validate+render "
+        f"({elapsed / n * 1e3:.2f} ms per service), peak {peak / 1024:.0f} KiB traced"
+    )
 
 
 def main() -> None:

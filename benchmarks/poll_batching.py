@@ -19,8 +19,8 @@ from moto.moto_api import state_manager
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecsspawner import aws  # noqa: E402
-from ecsspawner.reader import TaskReader  # noqa: E402
+from ecsspawner import aws
+from ecsspawner.reader import TaskReader
 
 REGION, CLUSTER, FAMILY = "us-east-1", "bench", "bench-lab-small"
 
@@ -29,8 +29,13 @@ def launch(ecs, subnet: str, sg: str, n: int) -> list[str]:
     arns = []
     while len(arns) < n:
         count = min(10, n - len(arns))  # RunTask's limit per call
-        reply = ecs.run_task(cluster=CLUSTER, taskDefinition=FAMILY, launchType="FARGATE", count=count,
-                             networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}})
+        reply = ecs.run_task(
+            cluster=CLUSTER,
+            taskDefinition=FAMILY,
+            launchType="FARGATE",
+            count=count,
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+        )
         arns += [t["taskArn"] for t in reply["tasks"]]
     return arns
 
@@ -70,9 +75,14 @@ def main(sizes: list[int]) -> None:
             sg = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
             ecs = boto3.client("ecs", region_name=REGION)
             ecs.create_cluster(clusterName=CLUSTER)
-            ecs.register_task_definition(family=FAMILY, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
-                                         cpu="512", memory="2048",
-                                         containerDefinitions=[{"name": "notebook", "image": "x", "memory": 2048}])
+            ecs.register_task_definition(
+                family=FAMILY,
+                networkMode="awsvpc",
+                requiresCompatibilities=["FARGATE"],
+                cpu="512",
+                memory="2048",
+                containerDefinitions=[{"name": "notebook", "image": "x", "memory": 2048}],
+            )
             batched_calls, batched, naive_calls, naive = measure(ecs, launch(ecs, subnet, sg, n))
             print(f"{n:>8} {batched_calls:>14} {batched:>10.3f} {naive_calls:>12} {naive:>9.3f}")
 

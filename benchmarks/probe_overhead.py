@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubspec.liveprobe import probe_env, run_health_command  # noqa: E402
-from hubspec.model import HealthCheckSpec, ServiceSpec  # noqa: E402
-from hubspec.render import render_health_check  # noqa: E402
+from hubspec.liveprobe import probe_env, run_health_command
+from hubspec.model import HealthCheckSpec, ServiceSpec
+from hubspec.render import render_health_check
 
 TOOLS = {"curl": "curl", "wget": "wget", "python": "python3", "tcp": "python3"}
 
 
 class Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

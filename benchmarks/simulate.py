@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubspec.healthstate import PROFILES  # noqa: E402
-from hubspec.model import HealthCheckSpec  # noqa: E402
-from hubspec.timing import flapping, simulate, timings  # noqa: E402
+from hubspec.healthstate import PROFILES
+from hubspec.model import HealthCheckSpec
+from hubspec.timing import flapping, simulate, timings
 
 CHECKS = {
     "chat (15/10/8/45)": HealthCheckSpec(interval=15, timeout=10, retries=8, start_period=45),
@@ -27,8 +27,7 @@ def main() -> None:
     started = time.perf_counter()
     sim = simulate(check, flapping(40, 30), profile="classic", until=1_000_000)
     took = time.perf_counter() - started
-    print(f"one long run: {len(sim.probes)} probes in {took * 1000:.0f} ms "
-          f"({len(sim.probes) / took:,.0f} probes/s)")
+    print(f"one long run: {len(sim.probes)} probes in {took * 1000:.0f} ms ({len(sim.probes) / took:,.0f} probes/s)")
     for name, check in CHECKS.items():
         started = time.perf_counter()
         timings(check, startup=30)

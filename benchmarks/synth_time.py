@@ -70,21 +70,33 @@ def in_process_synth(outdir: Path, **overrides: str) -> int:
 
 
 def cli_synth(outdir: Path) -> None:
-    subprocess.run([str(NODE_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)], cwd=ROOT, env=tool_env(),
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(NODE_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)],
+        cwd=ROOT,
+        env=tool_env(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def bad_input_app() -> None:
-    proc = subprocess.run([sys.executable, "app.py", "-c", "prefix=not valid"], cwd=ROOT, env=tool_env(),
-                          capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "app.py", "-c", "prefix=not valid"], cwd=ROOT, env=tool_env(), capture_output=True
+    )
     assert proc.returncode == 1, proc.stderr
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
-    parser.add_argument("--services", type=int, default=0, choices=range(0, 51), metavar="N",
-                        help="also synthesize N (0-50) generated services x 4 sizes")
+    parser.add_argument(
+        "--services",
+        type=int,
+        default=0,
+        choices=range(51),
+        metavar="N",
+        help="also synthesize N (0-50) generated services x 4 sizes",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -92,18 +104,22 @@ def main() -> None:
         timed("python app.py, bad context (no aws-cdk-lib import)", bad_input_app, args.repeat)
         runs = iter(range(10**6))
         timed("in-process synth, first (jsii starts Node.js, loads the lib)", lambda: in_process_synth(tmp / "first"))
-        count = timed("in-process synth, bundled services, warm",
-                      lambda: in_process_synth(tmp / f"in{next(runs)}"), args.repeat)
+        count = timed(
+            "in-process synth, bundled services, warm", lambda: in_process_synth(tmp / f"in{next(runs)}"), args.repeat
+        )
         print(f"{'':<62} {count} resources in the template")
-        timed("cdk synth (CLI: Node.js + python app.py + synth)",
-              lambda: cli_synth(tmp / f"cli{next(runs)}"), args.repeat)
+        timed(
+            "cdk synth (CLI: Node.js + python app.py + synth)", lambda: cli_synth(tmp / f"cli{next(runs)}"), args.repeat
+        )
         if args.services:
             services = tmp / "generated"
             services.mkdir()
             for i in range(args.services):
                 (services / f"gen{i:03d}.yaml").write_text(SERVICE.format(i=i))
-            count = timed(f"in-process synth, {args.services} services x 4 sizes",
-                          lambda: in_process_synth(tmp / f"gen{next(runs)}", services_dir=str(services)))
+            count = timed(
+                f"in-process synth, {args.services} services x 4 sizes",
+                lambda: in_process_synth(tmp / f"gen{next(runs)}", services_dir=str(services)),
+            )
             print(f"{'':<62} {count} resources in the template (limit 500)")
 
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-THROTTLING_CODES = frozenset({
-    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-    "ServiceUnavailable", "ServiceUnavailableException", "ServerException", "InternalFailure",
-    "RequestTimeout", "RequestTimeoutException",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServerException",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 
 
 async def call(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
@@ -63,5 +74,5 @@ def retry_sync(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kw
         except Exception as exc:
             if attempt == attempts - 1 or not is_transient(exc):
                 raise
-            time.sleep(backoff * (2 ** attempt))
+            time.sleep(backoff * (2**attempt))
     raise AssertionError("unreachable")

@@ -11,8 +11,9 @@ Three sources, because each misses something:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ecsspawner.state import TaskState
 
@@ -23,14 +24,14 @@ class Holdings:
     spawn_ids: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, states: Iterable[TaskState]) -> "Holdings":
+    def of(cls, states: Iterable[TaskState]) -> Holdings:
         states = list(states)
         return cls(
             arns=frozenset(s.task_arn for s in states if s.task_arn),
             spawn_ids=frozenset(s.spawn_id for s in states if s.spawn_id),
         )
 
-    def __or__(self, other: "Holdings") -> "Holdings":
+    def __or__(self, other: Holdings) -> Holdings:
         return Holdings(self.arns | other.arns, self.spawn_ids | other.spawn_ids)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ecsspawner import aws
 
@@ -78,7 +79,7 @@ class TaskReader:
         """Fresh lookups for `arns` (the reaper's view), in batches; raises on AWS errors."""
         out: dict[str, Lookup] = {}
         for start in range(0, len(arns), BATCH):
-            out.update(await self._describe(arns[start:start + BATCH]))
+            out.update(await self._describe(arns[start : start + BATCH]))
         return out
 
     def forget(self, arn: str) -> None:
@@ -119,12 +120,14 @@ class TaskReader:
         stale = [a for a in self._watched if age(a) > min(self.ttl, wanted.get(a, self.ttl))]
         errors: dict[str, str] = {}
         for start in range(0, len(stale), BATCH):
-            batch = stale[start:start + BATCH]
+            batch = stale[start : start + BATCH]
             try:
                 found = await self._describe(batch)
             except Exception as exc:
                 code = aws.error_code(exc)
-                log.warning("DescribeTasks for %d tasks failed (%s): keeping their servers as they are", len(batch), code)
+                log.warning(
+                    "DescribeTasks for %d tasks failed (%s): keeping their servers as they are", len(batch), code
+                )
                 errors.update({arn: code or "error" for arn in batch})
                 continue
             at = self.clock()

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from ecsspawner import aws, metrics
 from ecsspawner.holdings import Holdings
@@ -37,7 +38,7 @@ class Decision:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -99,8 +100,14 @@ class OrphanReaper:
         if self.dry_run:
             return Decision(arn, "would-stop", f"dry run; {detail}")
         try:
-            await aws.with_retries(self.client.stop_task, attempts=3, backoff=0.5, cluster=self.cluster,
-                                   task=arn, reason=f"JupyterHub {self.hub_id}: orphan (held by no server)")
+            await aws.with_retries(
+                self.client.stop_task,
+                attempts=3,
+                backoff=0.5,
+                cluster=self.cluster,
+                task=arn,
+                reason=f"JupyterHub {self.hub_id}: orphan (held by no server)",
+            )
         except Exception as exc:
             if not aws.is_task_not_found(exc):
                 return Decision(arn, "stop-failed", f"{aws.error_code(exc)}; {detail}")

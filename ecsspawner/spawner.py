@@ -13,28 +13,30 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import AsyncIterator
+from collections.abc import Callable as CallableType
 from pathlib import Path
-from typing import Any, AsyncIterator
-from typing import Callable as CallableType
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from hubspec import Catalog, load_catalog
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
-from hubspec.naming import check_prefix
-from jupyterhub.spawner import SpawnException, Spawner
+from jupyterhub.spawner import Spawner, SpawnException
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
 from ecsspawner import aws, metrics, options, reaper, taskview
 from ecsspawner.holdings import InFlight, hub_holdings
-from ecsspawner.identity import ServerIdentity, check_hub_id, new_spawn_id, tags_of, TAG_HUB
+from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn_id, tags_of
 from ecsspawner.reader import TaskReader, shared_reader
 from ecsspawner.state import TaskState
+from hubspec import Catalog, load_catalog
+from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+from hubspec.naming import check_prefix
 
 _in_flight: dict[str, InFlight] = {}
+_background: set[asyncio.Future] = set()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def boto3_ecs_factory(region: str | None) -> CallableType[[], Any]:
     """One factory object per region, so every spawner of a hub maps to the same shared reader."""
     return functools.partial(boto3.client, "ecs", region_name=region)
@@ -51,20 +53,36 @@ class ECSSpawner(Spawner):
     cluster = Unicode(help="ECS cluster name or ARN the tasks run in.").tag(config=True)
     subnets = List(Unicode(), help="Subnet ids for the tasks' awsvpc network interface.").tag(config=True)
     security_groups = List(Unicode(), help="Security group ids for the tasks.").tag(config=True)
-    assign_public_ip = Bool(False, help="Give tasks a public IP (only for public subnets without NAT).").tag(config=True)
-    prefix = Unicode(help="Task definition family prefix, as in the CDK app's context (`<prefix>-<service>-<size>`).").tag(config=True)
-    hub_id = Unicode(help="Name unique to this hub; tags every task. The reaper only touches tasks with this tag.").tag(config=True)
+    assign_public_ip = Bool(False, help="Give tasks a public IP (only for public subnets without NAT).").tag(
+        config=True
+    )
+    prefix = Unicode(
+        help="Task definition family prefix, as in the CDK app's context (`<prefix>-<service>-<size>`)."
+    ).tag(config=True)
+    hub_id = Unicode(help="Name unique to this hub; tags every task. The reaper only touches tasks with this tag.").tag(
+        config=True
+    )
     region = Unicode(None, allow_none=True, help="AWS region (default: boto3's).").tag(config=True)
     platform_version = Unicode("LATEST", help="Fargate platform version.").tag(config=True)
     services_dir = Unicode(str(DEFAULT_SERVICES_DIR), help="Folder of services/*.yaml.").tag(config=True)
     sizes_file = Unicode(str(DEFAULT_SIZES_FILE), help="sizes.yaml.").tag(config=True)
     default_service = Unicode("lab", help="Service started when user_options name none.").tag(config=True)
-    container_name = Unicode("", help="Container that gets the hub's environment; default: the first essential one.").tag(config=True)
-    client_factory = Callable(help="Zero-argument callable returning a boto3 ECS client (tests inject moto's).").tag(config=True)
+    container_name = Unicode(
+        "", help="Container that gets the hub's environment; default: the first essential one."
+    ).tag(config=True)
+    client_factory = Callable(help="Zero-argument callable returning a boto3 ECS client (tests inject moto's).").tag(
+        config=True
+    )
     start_poll_interval = Float(2.0, help="Seconds between task reads while starting.").tag(config=True)
-    describe_cache_ttl = Float(5.0, help="Seconds a DescribeTasks answer serves poll() for every server.").tag(config=True)
-    missing_grace = Float(60.0, help="Seconds after RunTask during which an unknown (MISSING) task counts as starting.").tag(config=True)
-    stop_attempts = Int(5, help="Attempts of RunTask/StopTask/ListTasks on throttling and transient errors.").tag(config=True)
+    describe_cache_ttl = Float(5.0, help="Seconds a DescribeTasks answer serves poll() for every server.").tag(
+        config=True
+    )
+    missing_grace = Float(
+        60.0, help="Seconds after RunTask during which an unknown (MISSING) task counts as starting."
+    ).tag(config=True)
+    stop_attempts = Int(5, help="Attempts of RunTask/StopTask/ListTasks on throttling and transient errors.").tag(
+        config=True
+    )
     retry_backoff = Float(1.0, help="First retry delay in seconds (doubles each time).").tag(config=True)
     reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
     reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
@@ -124,11 +142,14 @@ class ECSSpawner(Spawner):
         return shared_reader(key, self.client_factory, cluster, self.describe_cache_ttl)
 
     def _check_config(self) -> None:
-        missing = [name for name in ("cluster", "prefix", "hub_id", "subnets", "security_groups") if not getattr(self, name)]
+        missing = [
+            name for name in ("cluster", "prefix", "hub_id", "subnets", "security_groups") if not getattr(self, name)
+        ]
         if missing:
             raise SpawnException(
                 "This hub's ECS spawner is not configured; ask an administrator.",
-                reason="config", status_code=500,
+                reason="config",
+                status_code=500,
                 log_message=f"ECSSpawner needs c.ECSSpawner.{', c.ECSSpawner.'.join(missing)}",
             )
 
@@ -164,8 +185,9 @@ class ECSSpawner(Spawner):
     async def start(self) -> tuple[str, int]:
         self._check_config()
         try:
-            choice = options.resolve(self.catalog, self.user_options or {}, prefix=self.prefix,
-                                     default_service=self.default_service)
+            choice = options.resolve(
+                self.catalog, self.user_options or {}, prefix=self.prefix, default_service=self.default_service
+            )
         except options.OptionsError as exc:
             raise SpawnException(str(exc), reason="bad-options", status_code=400) from None
         self._progress, self._start_done = [], False  # also when start() is called without clear_state()
@@ -188,18 +210,27 @@ class ECSSpawner(Spawner):
         client = self.reader.client
         container = self.container_name or await self._first_essential(choice.family)
         env = [{"name": k, "value": str(v)} for k, v in self.get_env().items()]
-        network = {"subnets": list(self.subnets), "securityGroups": list(self.security_groups),
-                   "assignPublicIp": "ENABLED" if self.assign_public_ip else "DISABLED"}
+        network = {
+            "subnets": list(self.subnets),
+            "securityGroups": list(self.security_groups),
+            "assignPublicIp": "ENABLED" if self.assign_public_ip else "DISABLED",
+        }
         kwargs = dict(
-            cluster=self.cluster, taskDefinition=choice.family, launchType="FARGATE",
-            platformVersion=self.platform_version, count=1, clientToken=spawn_id,
-            startedBy=self.identity.started_by, tags=self.identity.tags(spawn_id),
+            cluster=self.cluster,
+            taskDefinition=choice.family,
+            launchType="FARGATE",
+            platformVersion=self.platform_version,
+            count=1,
+            clientToken=spawn_id,
+            startedBy=self.identity.started_by,
+            tags=self.identity.tags(spawn_id),
             networkConfiguration={"awsvpcConfiguration": network},
             overrides={"containerOverrides": [{"name": container, "environment": env}]},
         )
         loop = asyncio.get_running_loop()
-        run = functools.partial(aws.retry_sync, client.run_task, attempts=self.stop_attempts,
-                                backoff=self.retry_backoff, **kwargs)
+        run = functools.partial(
+            aws.retry_sync, client.run_task, attempts=self.stop_attempts, backoff=self.retry_backoff, **kwargs
+        )
         self._run_future = future = loop.run_in_executor(None, run)
         # Runs even if start() is cancelled by start_timeout while RunTask is in flight.
         future.add_done_callback(lambda f: self._record_run(spawn_id, f))
@@ -207,13 +238,18 @@ class ECSSpawner(Spawner):
             reply = await asyncio.shield(future)
         except ClientError as exc:
             message = exc.response.get("Error", {}).get("Message", "")
-            raise SpawnException(f"ECS refused to start {choice.family}: {aws.error_code(exc)}: {message}",
-                                 reason="run-task-failed", status_code=500) from None
+            raise SpawnException(
+                f"ECS refused to start {choice.family}: {aws.error_code(exc)}: {message}",
+                reason="run-task-failed",
+                status_code=500,
+            ) from None
         failures = reply.get("failures") or []
         tasks = reply.get("tasks") or []
         if failures or not tasks:
             detail = "; ".join(f"{f.get('reason')}: {f.get('detail', '')}" for f in failures) or "no task returned"
-            raise SpawnException(f"ECS could not start {choice.family}: {detail}", reason="run-task-failed", status_code=500)
+            raise SpawnException(
+                f"ECS could not start {choice.family}: {detail}", reason="run-task-failed", status_code=500
+            )
         arn = tasks[0]["taskArn"]
         self.log.info("%s: RunTask %s -> %s (spawn %s)", self._log_name, choice.family, arn, spawn_id)
         return arn
@@ -231,7 +267,9 @@ class ECSSpawner(Spawner):
             registry.record(spawn_id, arn)
         elif arn:  # the server was stopped and cleared while RunTask ran: nobody will hold this task
             self.log.warning("%s: RunTask answered %s after the spawn was abandoned; stopping it", self._log_name, arn)
-            asyncio.ensure_future(self._try_stop(arn, "spawn abandoned before RunTask answered"))
+            stop = asyncio.ensure_future(self._try_stop(arn, "spawn abandoned before RunTask answered"))
+            _background.add(stop)  # keep a reference until it ends (the loop holds only a weak one)
+            stop.add_done_callback(_background.discard)
         if self._start_done or self.spawn_id != spawn_id:
             registry.end(spawn_id)
 
@@ -250,12 +288,15 @@ class ECSSpawner(Spawner):
             lookup = await self.reader.get(arn, max_age=self.start_poll_interval / 2)
             task = lookup.task
             if lookup.missing and time.time() - self.launched_at > self.missing_grace:
-                raise SpawnException(f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500)
+                raise SpawnException(
+                    f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500
+                )
             if task is not None:
                 if taskview.is_stopping(task):
                     summary = taskview.stop_summary(task)
-                    raise SpawnException(f"Your server's task stopped while starting ({summary})",
-                                         reason="task-stopped", status_code=500)
+                    raise SpawnException(
+                        f"Your server's task stopped while starting ({summary})", reason="task-stopped", status_code=500
+                    )
                 phase = taskview.phase(task)
                 ip = taskview.private_ip(task)
                 if phase == "pulling":
@@ -275,8 +316,9 @@ class ECSSpawner(Spawner):
                         return ip, choice.service.port
                     if health == "UNHEALTHY":
                         await self._stop_task(arn, "health check failed while starting")
-                        raise SpawnException("Your server failed its health check while starting",
-                                             reason="unhealthy", status_code=500)
+                        raise SpawnException(
+                            "Your server failed its health check while starting", reason="unhealthy", status_code=500
+                        )
                     self._emit(85, "health-checking", "Waiting for the container health check")
             await asyncio.sleep(self.start_poll_interval)
 
@@ -299,7 +341,7 @@ class ECSSpawner(Spawner):
                 return
             try:
                 await asyncio.wait_for(self._progress_changed.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # --- poll -------------------------------------------------------------
@@ -335,13 +377,15 @@ class ECSSpawner(Spawner):
         if taskview.is_stopping(task):
             code = taskview.exit_code(task, await self.reader.essential_containers(task.get("taskDefinitionArn", "")))
             metrics.POLL_RESULTS.labels("stopped").inc()
-            self.log.warning("%s: task %s stopped (%s); exit code %s", self._log_name, arn,
-                             taskview.stop_summary(task), code)
+            self.log.warning(
+                "%s: task %s stopped (%s); exit code %s", self._log_name, arn, taskview.stop_summary(task), code
+            )
             return code
         if task.get("healthStatus") == "UNHEALTHY":
             metrics.POLL_RESULTS.labels("unhealthy").inc()
-            self.log.warning("%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it",
-                             self._log_name, arn)
+            self.log.warning(
+                "%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it", self._log_name, arn
+            )
             await self._try_stop(arn, "health check failed (UNHEALTHY)")
             return 1
         metrics.POLL_RESULTS.labels("running").inc()
@@ -364,8 +408,14 @@ class ECSSpawner(Spawner):
     async def _stop_task(self, arn: str, reason: str) -> None:
         client = self.reader.client
         try:
-            await aws.with_retries(client.stop_task, attempts=self.stop_attempts, backoff=self.retry_backoff,
-                                   cluster=self.task_cluster or self.cluster, task=arn, reason=reason[:255])
+            await aws.with_retries(
+                client.stop_task,
+                attempts=self.stop_attempts,
+                backoff=self.retry_backoff,
+                cluster=self.task_cluster or self.cluster,
+                task=arn,
+                reason=reason[:255],
+            )
         except Exception as exc:
             if not aws.is_task_not_found(exc):
                 raise
@@ -383,15 +433,24 @@ class ECSSpawner(Spawner):
     async def _stop_own_tasks(self, reason: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""
         client, ident = self.reader.client, self.identity
-        reply = await aws.with_retries(client.list_tasks, attempts=self.stop_attempts, backoff=self.retry_backoff,
-                                       cluster=self.cluster, startedBy=ident.started_by, desiredStatus="RUNNING")
+        reply = await aws.with_retries(
+            client.list_tasks,
+            attempts=self.stop_attempts,
+            backoff=self.retry_backoff,
+            cluster=self.cluster,
+            startedBy=ident.started_by,
+            desiredStatus="RUNNING",
+        )
         arns = reply.get("taskArns", [])
         if not arns:
             return
         found = await self.reader.describe_now(arns)
         for arn, lookup in found.items():
-            if lookup.task is not None and lookup.task.get("startedBy") == ident.started_by \
-                    and tags_of(lookup.task).get(TAG_HUB) == self.hub_id:
+            if (
+                lookup.task is not None
+                and lookup.task.get("startedBy") == ident.started_by
+                and tags_of(lookup.task).get(TAG_HUB) == self.hub_id
+            ):
                 await self._stop_task(arn, reason)
 
     # --- reaper -------------------------------------------------------------
@@ -408,9 +467,12 @@ class ECSSpawner(Spawner):
         """The reaper for this hub, seeing every user's servers through the hub's users and database."""
         registry = in_flight_for(self.hub_id)
         return reaper.OrphanReaper(
-            client=self.client_factory(), cluster=self.cluster, hub_id=self.hub_id,
+            client=self.client_factory(),
+            cluster=self.cluster,
+            hub_id=self.hub_id,
             holdings=lambda: hub_holdings(users=users, db=db, in_flight=registry),
-            min_age=self.start_timeout + self.reaper_margin, dry_run=self.reaper_dry_run,
+            min_age=self.start_timeout + self.reaper_margin,
+            dry_run=self.reaper_dry_run,
         )
 
 

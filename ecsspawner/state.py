@@ -18,7 +18,7 @@ class TaskState:
         return {k: v for k, v in asdict(self).items() if v}
 
     @classmethod
-    def from_dict(cls, state: dict | None) -> "TaskState":
+    def from_dict(cls, state: dict | None) -> TaskState:
         state = state or {}
         return cls(
             task_arn=str(state.get("task_arn") or ""),

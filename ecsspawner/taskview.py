@@ -5,8 +5,8 @@ Pure functions, so poll(), start() and the reaper agree on what a task means.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 PROVISIONING = ("PROVISIONING", "PENDING", "ACTIVATING")
 GONE = ("DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED")
@@ -66,5 +66,5 @@ def age_seconds(task: dict, now: datetime) -> float | None:
     if not isinstance(created, datetime):
         return None
     if created.tzinfo is None:
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return (now - created).total_seconds()

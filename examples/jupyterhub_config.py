@@ -50,12 +50,16 @@ c.ECSSpawner.reaper_margin = 120
 c.ECSSpawner.reaper_dry_run = os.environ.get("REAPER_DRY_RUN", "1") == "1"
 
 # Idle culler (it stops servers through the REST API; the spawner's stop() does the rest).
-c.JupyterHub.load_roles = [{
-    "name": "idle-culler",
-    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-    "services": ["idle-culler"],
-}]
-c.JupyterHub.services = [{
-    "name": "idle-culler",
-    "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=36000"],
-}]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=36000"],
+    }
+]

@@ -12,8 +12,8 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from hubspec import lint, report, timing
 from hubspec.errors import SpecErrors
@@ -52,6 +52,7 @@ def _positive(text: str) -> float:
 
 # ---- check ------------------------------------------------------------------------------------
 
+
 def cmd_check(args: argparse.Namespace) -> int:
     catalog = load(args)
     findings = lint.lint_catalog(catalog)
@@ -64,6 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ---- report -----------------------------------------------------------------------------------
+
 
 def cmd_report(args: argparse.Namespace) -> int:
     catalog = load(args)
@@ -80,17 +82,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ---- timeline ---------------------------------------------------------------------------------
 
+
 def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, str | None]:
     """The behaviour asked for, a sentence describing it, and the status that ends the run."""
     d = args.probe_seconds
     if args.never_ready:
-        return (timing.never_ready(args.never_ready),
-                f"the server never answers (probes {'hang' if args.never_ready == timing.HANGS else 'fail fast'})",
-                UNHEALTHY)
+        return (
+            timing.never_ready(args.never_ready),
+            f"the server never answers (probes {'hang' if args.never_ready == timing.HANGS else 'fail fast'})",
+            UNHEALTHY,
+        )
     if args.flap:
         up, down = args.flap
-        return (timing.flapping(up, down, mode=args.fail_mode, ok_seconds=d),
-                f"the server flaps: up {up:g} s, then {args.fail_mode} for {down:g} s, repeating", None)
+        return (
+            timing.flapping(up, down, mode=args.fail_mode, ok_seconds=d),
+            f"the server flaps: up {up:g} s, then {args.fail_mode} for {down:g} s, repeating",
+            None,
+        )
     ready, why = args.ready_at, "--ready-at"
     if ready is None:
         declared = report.declared_startup(spec)
@@ -98,12 +106,17 @@ def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, st
     if args.fail_at is not None:
         if args.fail_at <= ready:
             raise UsageError(f"--fail-at {args.fail_at:g} must be later than the ready time {ready:g}")
-        return (timing.fails_at(args.fail_at, mode=args.fail_mode, ok_seconds=d, ready=ready),
-                f"the server answers from {ready:g} s ({why}) and breaks ({args.fail_mode}) at {args.fail_at:g} s",
-                UNHEALTHY)
-    return (timing.ready_at(ready, ok_seconds=d, before=args.before),
-            f"the server answers from {ready:g} s ({why}); before that, probes "
-            + ("are refused" if args.before == timing.REFUSED else "hang"), HEALTHY)
+        return (
+            timing.fails_at(args.fail_at, mode=args.fail_mode, ok_seconds=d, ready=ready),
+            f"the server answers from {ready:g} s ({why}) and breaks ({args.fail_mode}) at {args.fail_at:g} s",
+            UNHEALTHY,
+        )
+    return (
+        timing.ready_at(ready, ok_seconds=d, before=args.before),
+        f"the server answers from {ready:g} s ({why}); before that, probes "
+        + ("are refused" if args.before == timing.REFUSED else "hang"),
+        HEALTHY,
+    )
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
@@ -117,12 +130,18 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     hc = spec.health_check
     behaviour, described, stop_at = _scenario(args, spec)
     profiles = PROFILES if args.profile == "all" else (args.profile,)
-    horizon = (hc.start_period + (hc.retries + 3) * (hc.interval + hc.timeout) + 5
-               + max((start for start, _ in behaviour.phases), default=0.0))
+    horizon = (
+        hc.start_period
+        + (hc.retries + 3) * (hc.interval + hc.timeout)
+        + 5
+        + max((start for start, _ in behaviour.phases), default=0.0)
+    )
     until = args.until if args.until is not None else horizon
     stop = None if args.until is not None else stop_at
-    print(f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
-          f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s")
+    print(
+        f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
+        f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s"
+    )
     print(f"scenario: {described}")
     sims = {}
     for profile in profiles:
@@ -142,25 +161,40 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         parts = [f"{p} {'not reached' if v is None else f'{v:g} s'}" for p, v in firsts.items()]
         line = f"first {status.upper()}: " + "; ".join(parts)
         if status == UNHEALTHY and args.fail_at is not None:
-            line += " (" + "; ".join(f"{p} {v - args.fail_at:g} s after the failure" for p, v in firsts.items()
-                                     if v is not None) + ")"
+            line += (
+                " ("
+                + "; ".join(f"{p} {v - args.fail_at:g} s after the failure" for p, v in firsts.items() if v is not None)
+                + ")"
+            )
         print(line)
         reached = [v for v in firsts.values() if v is not None]
         if len(firsts) > 1 and len(reached) == len(firsts):
             low, high = min(reached), max(reached)
-            print(f"  Fargate (engine undocumented): {low:g} s" if low == high else
-                  f"  Fargate (engine undocumented): {low:g}–{high:g} s")
+            print(
+                f"  Fargate (engine undocumented): {low:g} s"
+                if low == high
+                else f"  Fargate (engine undocumented): {low:g}–{high:g} s"
+            )
     return OK
 
 
 # ---- parser -----------------------------------------------------------------------------------
 
+
 def _spec_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """On the main parser with defaults; on each command too, where SUPPRESS keeps the main value."""
-    parser.add_argument("--services-dir", default=DEFAULT_SERVICES_DIR if top else argparse.SUPPRESS,
-                        metavar="DIR", help=f"folder of service YAML files (default: {DEFAULT_SERVICES_DIR})")
-    parser.add_argument("--sizes-file", default=DEFAULT_SIZES_FILE if top else argparse.SUPPRESS,
-                        metavar="FILE", help=f"sizes YAML file (default: {DEFAULT_SIZES_FILE})")
+    parser.add_argument(
+        "--services-dir",
+        default=DEFAULT_SERVICES_DIR if top else argparse.SUPPRESS,
+        metavar="DIR",
+        help=f"folder of service YAML files (default: {DEFAULT_SERVICES_DIR})",
+    )
+    parser.add_argument(
+        "--sizes-file",
+        default=DEFAULT_SIZES_FILE if top else argparse.SUPPRESS,
+        metavar="FILE",
+        help=f"sizes YAML file (default: {DEFAULT_SIZES_FILE})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,46 +206,97 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = sub.add_parser("check", help="validate and lint every service (exit 1 on errors)",
-                           description="Validate services/*.yaml and sizes.yaml, then run the lint rules. "
-                           "Errors exit 1; warnings are printed (acknowledged ones with their reason).")
+    check = sub.add_parser(
+        "check",
+        help="validate and lint every service (exit 1 on errors)",
+        description="Validate services/*.yaml and sizes.yaml, then run the lint rules. "
+        "Errors exit 1; warnings are printed (acknowledged ones with their reason).",
+    )
     _spec_options(check, top=False)
     check.add_argument("--strict", action="store_true", help="also exit 1 on warnings nobody acknowledged")
     check.set_defaults(func=cmd_check)
 
-    rep = sub.add_parser("report", help="simulated timing and lint findings per service × size",
-                         description="Print every service × size with its probe, I/T/R/S, simulated times per "
-                         f"engine profile and lint findings. Regenerate the committed copy: {report.REGENERATE}")
+    rep = sub.add_parser(
+        "report",
+        help="simulated timing and lint findings per service × size",
+        description="Print every service × size with its probe, I/T/R/S, simulated times per "
+        f"engine profile and lint findings. Regenerate the committed copy: {report.REGENERATE}",
+    )
     _spec_options(rep, top=False)
     rep.add_argument("--format", choices=("markdown", "json"), default="markdown", help="output format")
-    rep.add_argument("--probe-seconds", type=_non_negative, default=0.0, metavar="D",
-                     help="how long a passing probe takes (default 0)")
+    rep.add_argument(
+        "--probe-seconds",
+        type=_non_negative,
+        default=0.0,
+        metavar="D",
+        help="how long a passing probe takes (default 0)",
+    )
     rep.set_defaults(func=cmd_report)
 
-    tl = sub.add_parser("timeline", help="probe-by-probe timeline of one service",
-                        description="Simulate one service's health check event by event and print every probe "
-                        "and status change with its time, per engine profile.")
+    tl = sub.add_parser(
+        "timeline",
+        help="probe-by-probe timeline of one service",
+        description="Simulate one service's health check event by event and print every probe "
+        "and status change with its time, per engine profile.",
+    )
     _spec_options(tl, top=False)
     tl.add_argument("service", help="service name (from services/*.yaml)")
-    tl.add_argument("--profile", choices=PROFILES + ("all",), default="all",
-                    help="engine profile (default: all, as Fargate's engine is undocumented)")
+    tl.add_argument(
+        "--profile",
+        choices=PROFILES + ("all",),
+        default="all",
+        help="engine profile (default: all, as Fargate's engine is undocumented)",
+    )
     scenario = tl.add_mutually_exclusive_group()
-    scenario.add_argument("--ready-at", type=_non_negative, metavar="T",
-                          help="the server answers from T seconds on (default: the declared start-up time, else 0)")
-    scenario.add_argument("--never-ready", choices=(timing.REFUSED, timing.HANGS),
-                          help="the server never answers: probes are refused (fast) or hang until the timeout")
-    scenario.add_argument("--flap", nargs=2, type=_positive, metavar=("UP", "DOWN"),
-                          help="the server is up UP seconds, then down DOWN seconds, repeating")
-    tl.add_argument("--fail-at", type=_non_negative, metavar="F",
-                    help="after becoming ready, the server breaks at F seconds (shows failure detection)")
-    tl.add_argument("--fail-mode", choices=(timing.REFUSED, timing.HANGS), default=timing.REFUSED,
-                    help="how a broken server fails probes, for --fail-at and --flap (default: refused)")
-    tl.add_argument("--before", choices=(timing.REFUSED, timing.HANGS), default=timing.REFUSED,
-                    help="how probes fail before the server is ready (default: refused)")
-    tl.add_argument("--probe-seconds", type=_non_negative, default=0.0, metavar="D",
-                    help="how long a passing probe takes (default 0)")
-    tl.add_argument("--until", type=_positive, metavar="N",
-                    help="simulate exactly N seconds instead of stopping at HEALTHY/UNHEALTHY")
+    scenario.add_argument(
+        "--ready-at",
+        type=_non_negative,
+        metavar="T",
+        help="the server answers from T seconds on (default: the declared start-up time, else 0)",
+    )
+    scenario.add_argument(
+        "--never-ready",
+        choices=(timing.REFUSED, timing.HANGS),
+        help="the server never answers: probes are refused (fast) or hang until the timeout",
+    )
+    scenario.add_argument(
+        "--flap",
+        nargs=2,
+        type=_positive,
+        metavar=("UP", "DOWN"),
+        help="the server is up UP seconds, then down DOWN seconds, repeating",
+    )
+    tl.add_argument(
+        "--fail-at",
+        type=_non_negative,
+        metavar="F",
+        help="after becoming ready, the server breaks at F seconds (shows failure detection)",
+    )
+    tl.add_argument(
+        "--fail-mode",
+        choices=(timing.REFUSED, timing.HANGS),
+        default=timing.REFUSED,
+        help="how a broken server fails probes, for --fail-at and --flap (default: refused)",
+    )
+    tl.add_argument(
+        "--before",
+        choices=(timing.REFUSED, timing.HANGS),
+        default=timing.REFUSED,
+        help="how probes fail before the server is ready (default: refused)",
+    )
+    tl.add_argument(
+        "--probe-seconds",
+        type=_non_negative,
+        default=0.0,
+        metavar="D",
+        help="how long a passing probe takes (default 0)",
+    )
+    tl.add_argument(
+        "--until",
+        type=_positive,
+        metavar="N",
+        help="simulate exactly N seconds instead of stopping at HEALTHY/UNHEALTHY",
+    )
     tl.set_defaults(func=cmd_timeline)
 
     for name in PLUGINS:

@@ -54,9 +54,15 @@ class HealthState:
             self.changes.append((at, status))
 
 
-def next_probe_start(profile: str, *, prev_end: float | None, status: str,
-                     interval: float, start_period: float,
-                     start_interval: float = DOCKER_START_INTERVAL) -> float:
+def next_probe_start(
+    profile: str,
+    *,
+    prev_end: float | None,
+    status: str,
+    interval: float,
+    start_period: float,
+    start_interval: float = DOCKER_START_INTERVAL,
+) -> float:
     """When the next probe starts, given when the previous one ended (None: no probe yet)."""
     since = 0.0 if prev_end is None else prev_end
     if profile == CLASSIC:

@@ -68,27 +68,38 @@ class Rule:
     title: str
 
 
-RULES: dict[str, Rule] = {r.id: r for r in (
-    Rule("HC001", ERROR, "timeout longer than interval (aws-cdk-lib rejects it)"),
-    Rule("HC002", WARNING, "timeout equal to interval (the notes ask for timeout < interval)"),
-    Rule("HC003", WARNING, f"timeout below {EFS_MIN_TIMEOUT} s on an EFS-backed service"),
-    Rule("HC004", WARNING, f"fewer than {MIN_RETRIES} retries"),
-    Rule("HC005", ERROR, f"start_period below {START_PERIOD_FACTOR} × the declared start-up time"),
-    Rule("HC006", WARNING, f"retry window interval × retries outside {RETRY_WINDOW[0]}–{RETRY_WINDOW[1]} s"),
-    Rule("HC007", WARNING, f"simulated worst-case detection outside {DETECTION[0]}–{DETECTION[1]} s"),
-    Rule("HC008", WARNING, "custom command runs curl without -f/--fail"),
-    Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
-    Rule("HC010", ERROR, "probe port neither the service port nor health_check_port"),
-    Rule("HC011", ERROR, "value outside the ECS API range"),
-    Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
-    Rule("HC101", ERROR, "lint_acknowledge names an error (errors cannot be acknowledged)"),
-    Rule("HC102", WARNING, "lint_acknowledge names a rule that does not fire for this service"),
-)}
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule("HC001", ERROR, "timeout longer than interval (aws-cdk-lib rejects it)"),
+        Rule("HC002", WARNING, "timeout equal to interval (the notes ask for timeout < interval)"),
+        Rule("HC003", WARNING, f"timeout below {EFS_MIN_TIMEOUT} s on an EFS-backed service"),
+        Rule("HC004", WARNING, f"fewer than {MIN_RETRIES} retries"),
+        Rule("HC005", ERROR, f"start_period below {START_PERIOD_FACTOR} × the declared start-up time"),
+        Rule("HC006", WARNING, f"retry window interval × retries outside {RETRY_WINDOW[0]}–{RETRY_WINDOW[1]} s"),
+        Rule("HC007", WARNING, f"simulated worst-case detection outside {DETECTION[0]}–{DETECTION[1]} s"),
+        Rule("HC008", WARNING, "custom command runs curl without -f/--fail"),
+        Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
+        Rule("HC010", ERROR, "probe port neither the service port nor health_check_port"),
+        Rule("HC011", ERROR, "value outside the ECS API range"),
+        Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
+        Rule("HC101", ERROR, "lint_acknowledge names an error (errors cannot be acknowledged)"),
+        Rule("HC102", WARNING, "lint_acknowledge names a rule that does not fire for this service"),
+    )
+}
 
 
 def _finding(spec: ServiceSpec, rule: str, path: tuple, message: str, hint: str = "") -> Finding:
-    return Finding(file=spec.source.file, line=spec.source.line_of(*path), path=format_path(path), rule=rule,
-                   severity=RULES[rule].severity, message=message, hint=hint, service=spec.name)
+    return Finding(
+        file=spec.source.file,
+        line=spec.source.line_of(*path),
+        path=format_path(path),
+        rule=rule,
+        severity=RULES[rule].severity,
+        message=message,
+        hint=hint,
+        service=spec.name,
+    )
 
 
 def _seconds(value: float) -> str:
@@ -101,9 +112,15 @@ def _ranges(spec: ServiceSpec) -> list[Finding]:
         value = getattr(spec.health_check, field)
         if not low <= value <= high:
             extra = "; the notes' 'Many (10+)' retries cannot be configured" if field == "retries" else ""
-            out.append(_finding(spec, "HC011", ("health_check", field),
-                                f"{field} {value} is outside the ECS range {low}–{high}{extra}",
-                                f"set {field} between {low} and {high}"))
+            out.append(
+                _finding(
+                    spec,
+                    "HC011",
+                    ("health_check", field),
+                    f"{field} {value} is outside the ECS range {low}–{high}{extra}",
+                    f"set {field} between {low} and {high}",
+                )
+            )
     return out
 
 
@@ -111,19 +128,37 @@ def _timeout_rules(spec: ServiceSpec) -> list[Finding]:
     hc = spec.health_check
     where = ("health_check", "timeout")
     if hc.timeout > hc.interval:
-        return [_finding(spec, "HC001", where,
-                         f"timeout {hc.timeout} s is longer than interval {hc.interval} s; aws-cdk-lib fails synth "
-                         "with 'Health check interval should be longer than timeout.'",
-                         f"set timeout below interval, at most {max(2, hc.interval - 1)}")]
+        return [
+            _finding(
+                spec,
+                "HC001",
+                where,
+                f"timeout {hc.timeout} s is longer than interval {hc.interval} s; aws-cdk-lib fails synth "
+                "with 'Health check interval should be longer than timeout.'",
+                f"set timeout below interval, at most {max(2, hc.interval - 1)}",
+            )
+        ]
     out = []
     if hc.timeout == hc.interval:
-        out.append(_finding(spec, "HC002", where,
-                            f"timeout equals interval ({hc.interval} s); the notes ask for timeout < interval",
-                            f"lower timeout to {max(2, hc.interval - 5)} or raise interval"))
+        out.append(
+            _finding(
+                spec,
+                "HC002",
+                where,
+                f"timeout equals interval ({hc.interval} s); the notes ask for timeout < interval",
+                f"lower timeout to {max(2, hc.interval - 5)} or raise interval",
+            )
+        )
     if spec.efs_backed and hc.timeout < EFS_MIN_TIMEOUT:
-        out.append(_finding(spec, "HC003", where,
-                            f"timeout {hc.timeout} s on an EFS-backed service; first reads from EFS can be slow",
-                            "use 10–30 s, as the notes advise for EFS-backed services"))
+        out.append(
+            _finding(
+                spec,
+                "HC003",
+                where,
+                f"timeout {hc.timeout} s on an EFS-backed service; first reads from EFS can be slow",
+                "use 10–30 s, as the notes advise for EFS-backed services",
+            )
+        )
     return out
 
 
@@ -131,24 +166,35 @@ def _retries_rule(spec: ServiceSpec) -> list[Finding]:
     hc = spec.health_check
     if hc.retries >= MIN_RETRIES or hc.retries < ECS_RANGES["retries"][0]:
         return []
-    return [_finding(spec, "HC004", ("health_check", "retries"),
-                     f"retries {hc.retries} is risky: {hc.retries} failed probes in a row mark the container "
-                     "UNHEALTHY, so a short hiccup replaces it",
-                     "use 5–8; 10 is the ECS maximum, so the notes' 'Many (10+)' is not possible")]
+    return [
+        _finding(
+            spec,
+            "HC004",
+            ("health_check", "retries"),
+            f"retries {hc.retries} is risky: {hc.retries} failed probes in a row mark the container "
+            "UNHEALTHY, so a short hiccup replaces it",
+            "use 5–8; 10 is the ECS maximum, so the notes' 'Many (10+)' is not possible",
+        )
+    ]
 
 
 def _start_period_rule(spec: ServiceSpec) -> list[Finding]:
-    declared, label = ((spec.startup_p95, "p95") if spec.startup_p95 is not None
-                       else (spec.startup_typical, "typical"))
+    declared, label = (spec.startup_p95, "p95") if spec.startup_p95 is not None else (spec.startup_typical, "typical")
     if declared is None:
         return []
     needed = START_PERIOD_FACTOR * declared
     if spec.health_check.start_period >= needed:
         return []
-    return [_finding(spec, "HC005", ("health_check", "start_period"),
-                     f"start_period {spec.health_check.start_period} s is below {START_PERIOD_FACTOR} × the declared "
-                     f"{label} start-up time ({_seconds(declared)}) = {_seconds(needed)}",
-                     f"raise start_period to {math.ceil(needed)} or more (or correct startup_seconds.{label})")]
+    return [
+        _finding(
+            spec,
+            "HC005",
+            ("health_check", "start_period"),
+            f"start_period {spec.health_check.start_period} s is below {START_PERIOD_FACTOR} × the declared "
+            f"{label} start-up time ({_seconds(declared)}) = {_seconds(needed)}",
+            f"raise start_period to {math.ceil(needed)} or more (or correct startup_seconds.{label})",
+        )
+    ]
 
 
 def _retry_window_rule(spec: ServiceSpec) -> list[Finding]:
@@ -157,9 +203,16 @@ def _retry_window_rule(spec: ServiceSpec) -> list[Finding]:
     low, high = RETRY_WINDOW
     if low <= window <= high:
         return []
-    return [_finding(spec, "HC006", ("health_check", "retries"),
-                     f"retry window interval × retries = {hc.interval} × {hc.retries} = {window} s is outside the "
-                     f"notes' {low}–{high} s", _retry_window_hint(hc.interval, hc.retries, hc.timeout))]
+    return [
+        _finding(
+            spec,
+            "HC006",
+            ("health_check", "retries"),
+            f"retry window interval × retries = {hc.interval} × {hc.retries} = {window} s is outside the "
+            f"notes' {low}–{high} s",
+            _retry_window_hint(hc.interval, hc.retries, hc.timeout),
+        )
+    ]
 
 
 def _retry_window_hint(interval: int, retries: int, timeout: int) -> str:
@@ -188,18 +241,26 @@ def _detection_rule(spec: ServiceSpec) -> list[Finding]:
         return []
     per_profile = ", ".join(f"{p} {_seconds(t.worst_detection[0])}" for p, t in result.by_profile.items())
     span = result.span("worst_detection", 0)
-    return [_finding(spec, "HC007", ("health_check",),
-                     f"simulated worst-case detection is {_seconds(worst)} ({scenario}, {profile} profile; "
-                     f"per profile: {per_profile}; Fargate: {span.low:g}–{span.high:g} s), outside the notes' "
-                     f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)",
-                     "lower retries or timeout (a hanging probe costs interval + timeout per retry), "
-                     "or acknowledge HC007 with the reason" if worst > high else
-                     "raise retries or interval so a hiccup does not replace the container")]
+    return [
+        _finding(
+            spec,
+            "HC007",
+            ("health_check",),
+            f"simulated worst-case detection is {_seconds(worst)} ({scenario}, {profile} profile; "
+            f"per profile: {per_profile}; Fargate: {span.low:g}–{span.high:g} s), outside the notes' "
+            f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)",
+            "lower retries or timeout (a hanging probe costs interval + timeout per retry), "
+            "or acknowledge HC007 with the reason"
+            if worst > high
+            else "raise retries or interval so a hiccup does not replace the container",
+        )
+    ]
 
 
 _LOOPBACK_URL = re.compile(
     r"(?:(?P<scheme>https?)://)?(?P<host>127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\])(?::(?P<port>\d+))?"
-    r"(?=[/\s\"'?#]|$)")
+    r"(?=[/\s\"'?#]|$)"
+)
 
 
 def probe_ports(command: str) -> list[int]:
@@ -226,26 +287,54 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
     out = []
     for call in curl_calls(command) or []:
         if not call.fails_on_http_error:
-            out.append(_finding(spec, "HC008", where, "runs curl without -f/--fail, so it passes on HTTP 404/500",
-                                "add -f (for example curl -fsS)"))
+            out.append(
+                _finding(
+                    spec,
+                    "HC008",
+                    where,
+                    "runs curl without -f/--fail, so it passes on HTTP 404/500",
+                    "add -f (for example curl -fsS)",
+                )
+            )
         cap = call.max_time
         if cap is None:
-            out.append(_finding(spec, "HC009", where,
-                                f"runs curl without --max-time; a hung server is killed only by the "
-                                f"{hc.timeout} s ECS timeout, without curl's own message",
-                                f"add --max-time {max(1, hc.timeout - 1)}"))
+            out.append(
+                _finding(
+                    spec,
+                    "HC009",
+                    where,
+                    f"runs curl without --max-time; a hung server is killed only by the "
+                    f"{hc.timeout} s ECS timeout, without curl's own message",
+                    f"add --max-time {max(1, hc.timeout - 1)}",
+                )
+            )
         elif cap >= hc.timeout:
-            out.append(_finding(spec, "HC009", where,
-                                f"curl --max-time {cap:g} is not shorter than the health-check timeout {hc.timeout} s",
-                                f"use --max-time {max(1, hc.timeout - 1)}"))
+            out.append(
+                _finding(
+                    spec,
+                    "HC009",
+                    where,
+                    f"curl --max-time {cap:g} is not shorter than the health-check timeout {hc.timeout} s",
+                    f"use --max-time {max(1, hc.timeout - 1)}",
+                )
+            )
     allowed = {spec.port} | ({hc.health_check_port} if hc.health_check_port else set())
     for port in dict.fromkeys(probe_ports(command)):
         if port not in allowed:
-            named = (f"port {spec.port} or health_check_port {hc.health_check_port}" if hc.health_check_port
-                     else f"port {spec.port} and no health_check_port is set")
-            out.append(_finding(spec, "HC010", where,
-                                f"probes port {port}, but the service exposes {named}",
-                                f"set health_check_port: {port} if that port is right, or fix the URL"))
+            named = (
+                f"port {spec.port} or health_check_port {hc.health_check_port}"
+                if hc.health_check_port
+                else f"port {spec.port} and no health_check_port is set"
+            )
+            out.append(
+                _finding(
+                    spec,
+                    "HC010",
+                    where,
+                    f"probes port {port}, but the service exposes {named}",
+                    f"set health_check_port: {port} if that port is right, or fix the URL",
+                )
+            )
     return out
 
 
@@ -258,27 +347,54 @@ def _acknowledge(spec: ServiceSpec, findings: list[Finding]) -> list[Finding]:
         where = ("lint_acknowledge", i, "rule")
         rule = RULES.get(ack.rule)
         if rule is None:
-            meta.append(_finding(spec, "HC100", where, f"unknown rule {ack.rule!r}",
-                                 f"use one of {', '.join(r for r in RULES if RULES[r].severity == WARNING)}"))
+            meta.append(
+                _finding(
+                    spec,
+                    "HC100",
+                    where,
+                    f"unknown rule {ack.rule!r}",
+                    f"use one of {', '.join(r for r in RULES if RULES[r].severity == WARNING)}",
+                )
+            )
         elif rule.severity == ERROR:
-            meta.append(_finding(spec, "HC101", where,
-                                 f"{ack.rule} is an error ({rule.title}); errors cannot be acknowledged",
-                                 "fix the spec and remove this acknowledgement"))
+            meta.append(
+                _finding(
+                    spec,
+                    "HC101",
+                    where,
+                    f"{ack.rule} is an error ({rule.title}); errors cannot be acknowledged",
+                    "fix the spec and remove this acknowledgement",
+                )
+            )
         elif ack.rule not in fired:
-            meta.append(_finding(spec, "HC102", where,
-                                 f"{ack.rule} ({rule.title}) does not fire for this service",
-                                 "remove this acknowledgement"))
+            meta.append(
+                _finding(
+                    spec,
+                    "HC102",
+                    where,
+                    f"{ack.rule} ({rule.title}) does not fire for this service",
+                    "remove this acknowledgement",
+                )
+            )
         else:
             reasons.setdefault(ack.rule, ack.reason)
-    marked = [replace(f, acknowledged=reasons[f.rule]) if f.severity == WARNING and f.rule in reasons else f
-              for f in findings]
+    marked = [
+        replace(f, acknowledged=reasons[f.rule]) if f.severity == WARNING and f.rule in reasons else f for f in findings
+    ]
     return marked + meta
 
 
 def lint_service(spec: ServiceSpec) -> list[Finding]:
     """Every finding for one service, acknowledgements applied, sorted."""
-    findings = (_ranges(spec) + _timeout_rules(spec) + _retries_rule(spec) + _start_period_rule(spec)
-                + _retry_window_rule(spec) + _detection_rule(spec) + _custom_command_rules(spec))
+    findings = (
+        _ranges(spec)
+        + _timeout_rules(spec)
+        + _retries_rule(spec)
+        + _start_period_rule(spec)
+        + _retry_window_rule(spec)
+        + _detection_rule(spec)
+        + _custom_command_rules(spec)
+    )
     return sorted(_acknowledge(spec, findings))
 
 
@@ -298,9 +414,21 @@ def open_warnings(findings: list[Finding]) -> list[Finding]:
 
 def summary(findings: list[Finding]) -> str:
     acked = sum(1 for f in findings if f.acknowledged)
-    return (f"{len(errors(findings))} error(s), {len(open_warnings(findings))} warning(s)"
-            + (f", {acked} acknowledged" if acked else ""))
+    return f"{len(errors(findings))} error(s), {len(open_warnings(findings))} warning(s)" + (
+        f", {acked} acknowledged" if acked else ""
+    )
 
 
-__all__ = ["ERROR", "WARNING", "RULES", "Finding", "Rule", "lint_catalog", "lint_service", "errors",
-           "open_warnings", "summary", "probe_ports"]
+__all__ = [
+    "ERROR",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "Rule",
+    "errors",
+    "lint_catalog",
+    "lint_service",
+    "open_warnings",
+    "probe_ports",
+    "summary",
+]

@@ -81,8 +81,9 @@ def argv_of(command: Sequence[str]) -> list[str]:
         return [SHELL, "-c", rest[0]]
     if kind == "CMD" and rest:
         return list(rest)
-    raise ProbeUsageError(f"cannot run health-check command {list(command)!r}: expected "
-                          "['CMD-SHELL', line] or ['CMD', program, args...]")
+    raise ProbeUsageError(
+        f"cannot run health-check command {list(command)!r}: expected ['CMD-SHELL', line] or ['CMD', program, args...]"
+    )
 
 
 def run_health_command(command: Sequence[str], *, env: Mapping[str, str], timeout: float) -> ProbeRun:
@@ -94,8 +95,16 @@ def run_health_command(command: Sequence[str], *, env: Mapping[str, str], timeou
     argv = argv_of(command)
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, text=True, errors="replace")
+        proc = subprocess.Popen(
+            argv,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+        )
     except OSError as exc:  # exec form: the program is not in the image (on PATH)
         return ProbeRun(NOT_FOUND, time.monotonic() - started, f"{argv[0]}: {exc.strerror or exc}")
     try:
@@ -137,8 +146,10 @@ class Target:
         """`http://host:port` (path `/` at most): the prefix comes from --prefix, not the URL."""
         parts = urlsplit(url)
         if parts.scheme != "http":
-            raise ProbeUsageError(f"--base-url {url!r}: expected http://HOST:PORT (the rendered probes "
-                                  "speak plain HTTP, as they do inside the container)")
+            raise ProbeUsageError(
+                f"--base-url {url!r}: expected http://HOST:PORT (the rendered probes "
+                "speak plain HTTP, as they do inside the container)"
+            )
         try:
             port = parts.port or 80
         except ValueError as exc:
@@ -146,8 +157,10 @@ class Target:
         if not parts.hostname:
             raise ProbeUsageError(f"--base-url {url!r}: no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ProbeUsageError(f"--base-url {url!r}: give only scheme, host and port; the probe adds its "
-                                  "own path (use --prefix for JUPYTERHUB_SERVICE_PREFIX)")
+            raise ProbeUsageError(
+                f"--base-url {url!r}: give only scheme, host and port; the probe adds its "
+                "own path (use --prefix for JUPYTERHUB_SERVICE_PREFIX)"
+            )
         return cls(parts.hostname, port)
 
     @property
@@ -173,8 +186,10 @@ def retarget(command: Sequence[str], *, from_port: int, target: Target) -> tuple
         found = found or bool(n_url or n_connect)
         out.append(new)
     if not found:
-        raise ProbeUsageError(f"the health-check command does not name {LOOPBACK}:{from_port}, so it cannot "
-                              f"be pointed at {target.url_host}:{target.port}: {display_command(command)}")
+        raise ProbeUsageError(
+            f"the health-check command does not name {LOOPBACK}:{from_port}, so it cannot "
+            f"be pointed at {target.url_host}:{target.port}: {display_command(command)}"
+        )
     return tuple(out)
 
 
@@ -229,9 +244,15 @@ class WatchResult:
         return next((t for t, s in self.changes if s == HEALTHY), None)
 
 
-def watch(check: RenderedHealthCheck, *, env: Mapping[str, str], profile: str = CLASSIC,
-          speed: float = 1.0, bounds: Bounds = Bounds(),
-          on_probe: Callable[[ProbeRecord], None] | None = None) -> WatchResult:
+def watch(
+    check: RenderedHealthCheck,
+    *,
+    env: Mapping[str, str],
+    profile: str = CLASSIC,
+    speed: float = 1.0,
+    bounds: Bounds = Bounds(),
+    on_probe: Callable[[ProbeRecord], None] | None = None,
+) -> WatchResult:
     """Probe on the engine's schedule until UNHEALTHY or a bound; waits are divided by `speed`.
 
     Engine time advances by the scheduled waits and by each probe's real
@@ -247,8 +268,9 @@ def watch(check: RenderedHealthCheck, *, env: Mapping[str, str], profile: str = 
     real_at_prev_end = time.monotonic()
     stopped_by = ""
     while not stopped_by:
-        start = next_probe_start(profile, prev_end=prev_end, status=state.status,
-                                 interval=check.interval, start_period=check.start_period)
+        start = next_probe_start(
+            profile, prev_end=prev_end, status=state.status, interval=check.interval, start_period=check.start_period
+        )
         if bounds.max_probes is not None and len(records) >= bounds.max_probes:
             stopped_by = "max-probes"
             break
@@ -303,27 +325,52 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "probe",
         help="run a service's own health check against a running server, on the engine's schedule",
         description="Run SERVICE's rendered health-check command against a running server with the real "
-                    "health state machine timing, print every probe and the final state.",
+        "health state machine timing, print every probe and the final state.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("service", help="service name (services/<name>.yaml)")
-    parser.add_argument("--base-url", required=True, metavar="URL",
-                        help="where the server listens, http://HOST:PORT; replaces 127.0.0.1:<probe port>")
-    parser.add_argument("--prefix", metavar="PREFIX",
-                        help="JUPYTERHUB_SERVICE_PREFIX for the probe, e.g. /user/alice/ or /user/alice/named/ "
-                             "(required when the service probes under the prefix)")
-    parser.add_argument("--profile", choices=PROFILES, default=CLASSIC,
-                        help="engine probe schedule (default: %(default)s). "
-                             + "; ".join(f"{p}: {h}" for p, h in PROFILE_HELP.items())
-                             + ". Fargate's schedule is undocumented: try both")
-    parser.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
-                        help="divide the waits between probes by X (default 1: real time)")
-    parser.add_argument("--after-healthy", type=_non_negative_int, default=2, metavar="N",
-                        help="probes to run after the first HEALTHY before stopping (default: %(default)s)")
+    parser.add_argument(
+        "--base-url",
+        required=True,
+        metavar="URL",
+        help="where the server listens, http://HOST:PORT; replaces 127.0.0.1:<probe port>",
+    )
+    parser.add_argument(
+        "--prefix",
+        metavar="PREFIX",
+        help="JUPYTERHUB_SERVICE_PREFIX for the probe, e.g. /user/alice/ or /user/alice/named/ "
+        "(required when the service probes under the prefix)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=CLASSIC,
+        help="engine probe schedule (default: %(default)s). "
+        + "; ".join(f"{p}: {h}" for p, h in PROFILE_HELP.items())
+        + ". Fargate's schedule is undocumented: try both",
+    )
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="divide the waits between probes by X (default 1: real time)",
+    )
+    parser.add_argument(
+        "--after-healthy",
+        type=_non_negative_int,
+        default=2,
+        metavar="N",
+        help="probes to run after the first HEALTHY before stopping (default: %(default)s)",
+    )
     parser.add_argument("--max-probes", type=_positive_int, metavar="N", help="stop after N probes")
-    parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
-                        help="start no probe after this engine time (seconds since start)")
+    parser.add_argument(
+        "--duration",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="start no probe after this engine time (seconds since start)",
+    )
     add_catalog_options(parser)
     parser.set_defaults(func=probe_command)
     return parser
@@ -331,16 +378,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def add_catalog_options(parser: argparse.ArgumentParser) -> None:
     """--services-dir/--sizes-file, left unset unless given so a top-level option of the same name wins."""
-    parser.add_argument("--services-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                        help=f"service files (default: {DEFAULT_SERVICES_DIR.name}/ of the repository)")
-    parser.add_argument("--sizes-file", type=Path, default=argparse.SUPPRESS, metavar="FILE",
-                        help=f"sizes file (default: {DEFAULT_SIZES_FILE.name} of the repository)")
+    parser.add_argument(
+        "--services-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help=f"service files (default: {DEFAULT_SERVICES_DIR.name}/ of the repository)",
+    )
+    parser.add_argument(
+        "--sizes-file",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help=f"sizes file (default: {DEFAULT_SIZES_FILE.name} of the repository)",
+    )
 
 
 def catalog_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """The services folder and sizes file the options name, or the repository's."""
-    return (Path(getattr(args, "services_dir", DEFAULT_SERVICES_DIR)),
-            Path(getattr(args, "sizes_file", DEFAULT_SIZES_FILE)))
+    return (
+        Path(getattr(args, "services_dir", DEFAULT_SERVICES_DIR)),
+        Path(getattr(args, "sizes_file", DEFAULT_SIZES_FILE)),
+    )
 
 
 def load_service(args: argparse.Namespace) -> ServiceSpec:
@@ -381,11 +440,12 @@ def prepare(spec: ServiceSpec, *, base_url: str, prefix: str | None) -> tuple[Re
     check = render_health_check(spec)
     uses_prefix = not spec.health_check.use_container_root and not spec.health_check.custom_health_command
     if prefix is not None and not (prefix.startswith("/") and prefix.endswith("/")):
-        raise ProbeUsageError(f"--prefix {prefix!r}: JupyterHub prefixes start and end with '/', "
-                              "e.g. /user/alice/")
+        raise ProbeUsageError(f"--prefix {prefix!r}: JupyterHub prefixes start and end with '/', e.g. /user/alice/")
     if uses_prefix and prefix is None:
-        raise ProbeUsageError(f"{spec.name} probes under {PREFIX_VAR} (use_container_root: false); "
-                              "pass --prefix, e.g. --prefix /user/alice/")
+        raise ProbeUsageError(
+            f"{spec.name} probes under {PREFIX_VAR} (use_container_root: false); "
+            "pass --prefix, e.g. --prefix /user/alice/"
+        )
     command = retarget(check.command, from_port=spec.probe_port, target=target)
     return replace(check, command=command), probe_env(prefix)
 
@@ -403,8 +463,12 @@ def _probe_printer(retries: int) -> Callable[[ProbeRecord], None]:
         else:
             counted = "no (start period)"
         note = f"  {record.run.output}" if record.run.output and not record.run.ok else ""
-        print(f"{record.number:>4} {record.start:>8.1f}s {record.end - record.start:>6.2f}s "
-              f"{record.run.describe():>6}  {counted:<18} {record.status}{note}", flush=True)
+        print(
+            f"{record.number:>4} {record.start:>8.1f}s {record.end - record.start:>6.2f}s "
+            f"{record.run.describe():>6}  {counted:<18} {record.status}{note}",
+            flush=True,
+        )
+
     return show
 
 
@@ -422,15 +486,23 @@ def probe_command(args: argparse.Namespace) -> int:
     bounds = Bounds(after_healthy=args.after_healthy, max_probes=args.max_probes, duration=args.duration)
     print(f"probe {spec.name}: {display_command(check.command)}")
     print(f"  profile {args.profile} ({PROFILE_HELP[args.profile]})")
-    print(f"  interval {check.interval} s, timeout {check.timeout} s, retries {check.retries}, "
-          f"start_period {check.start_period} s; speed x{args.speed:g} (waits divided, probes in real time)")
+    print(
+        f"  interval {check.interval} s, timeout {check.timeout} s, retries {check.retries}, "
+        f"start_period {check.start_period} s; speed x{args.speed:g} (waits divided, probes in real time)"
+    )
     if args.prefix is not None:
         print(f"  env {PREFIX_VAR}={args.prefix}")
     print("  t = engine seconds since this command started")
     print("   #  t(start)   took   exit  counted            status")
     try:
-        result = watch(check, env=env, profile=args.profile, speed=args.speed, bounds=bounds,
-                       on_probe=_probe_printer(check.retries))
+        result = watch(
+            check,
+            env=env,
+            profile=args.profile,
+            speed=args.speed,
+            bounds=bounds,
+            on_probe=_probe_printer(check.retries),
+        )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

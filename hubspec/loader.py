@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,9 @@ from typing import Any
 from hubspec._jsonschema import import_jsonschema
 
 jsonschema = import_jsonschema()
-from jsonschema.exceptions import ValidationError  # noqa: E402
+from jsonschema.exceptions import ValidationError
 
-from hubspec import fargate  # noqa: E402
+from hubspec import fargate
 from hubspec.commands import curl_calls
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.model import (
@@ -39,7 +39,7 @@ DEFAULT_SERVICES_DIR = REPO_ROOT / "services"
 DEFAULT_SIZES_FILE = REPO_ROOT / "sizes.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict:
     """`service` or `sizes`: the JSON Schema shipped in hubspec/schemas."""
     text = resources.files("hubspec").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
@@ -49,11 +49,13 @@ def schema(name: str) -> dict:
 def health_check_ranges() -> dict[str, tuple[int, int]]:
     """The ECS API ranges of the timing fields, read from the schema: one source of truth."""
     props = schema("service")["$defs"]["health_check"]["properties"]
-    return {field: (props[field]["minimum"], props[field]["maximum"])
-            for field in ("interval", "timeout", "retries", "start_period")}
+    return {
+        field: (props[field]["minimum"], props[field]["maximum"])
+        for field in ("interval", "timeout", "retries", "start_period")
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
@@ -105,8 +107,14 @@ def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
     return [SpecError(doc.file, doc.line_of(path), format_path(path), err.message)]
 
 
-_JSON_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-               (list, "a list"), (dict, "a mapping"))  # bool before int: True is an int
+_JSON_KINDS = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "a mapping"),
+)  # bool before int: True is an int
 
 
 def _json_type(value: Any) -> str:
@@ -117,8 +125,14 @@ def _json_type(value: Any) -> str:
 
 
 def _article(expected: Any) -> str:
-    names = {"object": "a mapping", "array": "a list", "integer": "an integer", "string": "a string",
-             "number": "a number", "boolean": "a boolean (true or false)"}
+    names = {
+        "object": "a mapping",
+        "array": "a list",
+        "integer": "an integer",
+        "string": "a string",
+        "number": "a number",
+        "boolean": "a boolean (true or false)",
+    }
     if isinstance(expected, list):
         return " or ".join(names.get(e, e) for e in expected)
     return names.get(expected, str(expected))
@@ -131,7 +145,7 @@ def _load_sizes(sizes_file: Path) -> tuple[dict[str, SizeSpec] | None, list[Spec
     errors = _schema_errors(doc, "sizes")
     entries = doc.data.get("sizes") if isinstance(doc.data, dict) else None
     sizes: dict[str, SizeSpec] = {}
-    for name, entry in (entries.items() if isinstance(entries, dict) else ()):
+    for name, entry in entries.items() if isinstance(entries, dict) else ():
         cpu = entry.get("cpu") if isinstance(entry, dict) else None
         memory = entry.get("memory") if isinstance(entry, dict) else None
         if not (_is_int(cpu) and _is_int(memory)):
@@ -156,21 +170,23 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
     if isinstance(hc, dict):
         interval, timeout = hc.get("interval"), hc.get("timeout")
         if _is_int(interval) and _is_int(timeout) and timeout > interval:
-            add(("health_check", "timeout"),
+            add(
+                ("health_check", "timeout"),
                 f"timeout {timeout} is greater than interval {interval}; allowed: timeout <= interval "
-                "(aws-cdk-lib rejects a longer timeout)")
+                "(aws-cdk-lib rejects a longer timeout)",
+            )
         command = hc.get("custom_health_command")
         if isinstance(command, str) and command.strip():
             if "probe" in hc:
-                add(("health_check", "probe"),
-                    "probe and custom_health_command are mutually exclusive; remove one")
+                add(("health_check", "probe"), "probe and custom_health_command are mutually exclusive; remove one")
             calls = curl_calls(command)
             if calls is None:
-                add(("health_check", "custom_health_command"),
-                    "cannot be parsed as a shell line (unbalanced quotes?)")
+                add(("health_check", "custom_health_command"), "cannot be parsed as a shell line (unbalanced quotes?)")
             elif any(not c.fails_on_http_error for c in calls):
-                add(("health_check", "custom_health_command"),
-                    "runs curl without -f/--fail, so it passes on HTTP 404/500; add -f (for example curl -fsS)")
+                add(
+                    ("health_check", "custom_health_command"),
+                    "runs curl without -f/--fail, so it passes on HTTP 404/500; add -f (for example curl -fsS)",
+                )
     offered = data.get("sizes")
     if isinstance(offered, list):
         if sizes is not None:
@@ -245,9 +261,14 @@ def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = D
         if isinstance(name, str):
             where = f"{doc.file}:{doc.line_of(('name',))}"
             if name in first_seen:
-                file_errors.append(SpecError(doc.file, doc.line_of(("name",)), "name",
-                                             f"service {name!r} is already defined at {first_seen[name]}; "
-                                             "service names must be unique"))
+                file_errors.append(
+                    SpecError(
+                        doc.file,
+                        doc.line_of(("name",)),
+                        "name",
+                        f"service {name!r} is already defined at {first_seen[name]}; service names must be unique",
+                    )
+                )
             else:
                 first_seen[name] = where
         errors.extend(file_errors)

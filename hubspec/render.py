@@ -91,8 +91,7 @@ def render_health_check(spec: ServiceSpec) -> RenderedHealthCheck:
         url = probe_url(spec, shell=False)
     elif hc.probe == "tcp":
         connect = (
-            f"import socket; socket.create_connection(({LOOPBACK!r}, {spec.probe_port}), "
-            f"timeout={max_time}).close()"
+            f"import socket; socket.create_connection(({LOOPBACK!r}, {spec.probe_port}), timeout={max_time}).close()"
         )
         command = ("CMD", "python3", "-c", connect)
         url = None

@@ -41,18 +41,21 @@ def build(catalog: Catalog, *, ok_seconds: float = 0.0) -> list[ServiceReport]:
     out = []
     for spec in catalog.services:
         startup = declared_startup(spec)
-        out.append(ServiceReport(
-            spec=spec,
-            sizes=tuple(catalog.sizes[s] for s in spec.sizes),
-            rendered=render_health_check(spec),
-            startup=startup,
-            timings=timings(spec.health_check, ok_seconds=ok_seconds, startup=startup[1] if startup else None),
-            findings=tuple(lint_service(spec)),
-        ))
+        out.append(
+            ServiceReport(
+                spec=spec,
+                sizes=tuple(catalog.sizes[s] for s in spec.sizes),
+                rendered=render_health_check(spec),
+                startup=startup,
+                timings=timings(spec.health_check, ok_seconds=ok_seconds, startup=startup[1] if startup else None),
+                findings=tuple(lint_service(spec)),
+            )
+        )
     return out
 
 
 # ---- JSON -------------------------------------------------------------------------------------
+
 
 def _span_json(span: Span) -> list[float]:
     return [span.low, span.high]
@@ -62,38 +65,48 @@ def to_json(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str:
     services = []
     for r in reports:
         hc, t = r.spec.health_check, r.timings
-        services.append({
-            "service": r.spec.name,
-            "file": r.spec.source.file,
-            "port": r.spec.port,
-            "probe_port": r.rendered.port,
-            "command": list(r.rendered.command),
-            "interval": hc.interval, "timeout": hc.timeout, "retries": hc.retries, "start_period": hc.start_period,
-            "declared_startup": None if r.startup is None else {"kind": r.startup[0], "seconds": r.startup[1]},
-            "sizes": [{"name": s.name, "cpu": s.cpu, "memory": s.memory} for s in r.sizes],
-            "profiles": {p: asdict(v) for p, v in t.by_profile.items()},
-            "fargate_range": {
-                "earliest_healthy": _span_json(t.span("earliest_healthy")),
-                "healthy_when_started": (None if r.startup is None else _span_json(t.span("healthy_when_started"))),
-                "unhealthy_fast": _span_json(t.span("unhealthy_fast")),
-                "unhealthy_hang": _span_json(t.span("unhealthy_hang")),
-                "detect_fast": [t.span("detect_fast", 0).low, t.span("detect_fast", 1).high],
-                "detect_hang": [t.span("detect_hang", 0).low, t.span("detect_hang", 1).high],
-            },
-            "notes_estimate": notes_estimate(hc),
-            "findings": [asdict(f) for f in r.findings],
-        })
+        services.append(
+            {
+                "service": r.spec.name,
+                "file": r.spec.source.file,
+                "port": r.spec.port,
+                "probe_port": r.rendered.port,
+                "command": list(r.rendered.command),
+                "interval": hc.interval,
+                "timeout": hc.timeout,
+                "retries": hc.retries,
+                "start_period": hc.start_period,
+                "declared_startup": None if r.startup is None else {"kind": r.startup[0], "seconds": r.startup[1]},
+                "sizes": [{"name": s.name, "cpu": s.cpu, "memory": s.memory} for s in r.sizes],
+                "profiles": {p: asdict(v) for p, v in t.by_profile.items()},
+                "fargate_range": {
+                    "earliest_healthy": _span_json(t.span("earliest_healthy")),
+                    "healthy_when_started": (None if r.startup is None else _span_json(t.span("healthy_when_started"))),
+                    "unhealthy_fast": _span_json(t.span("unhealthy_fast")),
+                    "unhealthy_hang": _span_json(t.span("unhealthy_hang")),
+                    "detect_fast": [t.span("detect_fast", 0).low, t.span("detect_fast", 1).high],
+                    "detect_hang": [t.span("detect_hang", 0).low, t.span("detect_hang", 1).high],
+                },
+                "notes_estimate": notes_estimate(hc),
+                "findings": [asdict(f) for f in r.findings],
+            }
+        )
     doc = {
         "generated_by": "python -m hubspec report --format json",
         "profiles": dict(PROFILE_HELP),
-        "assumptions": {"passing_probe_seconds": ok_seconds, "refused_probe_seconds": 0.0,
-                        "hanging_probe_seconds": "timeout", "start_interval_seconds": DOCKER_START_INTERVAL},
+        "assumptions": {
+            "passing_probe_seconds": ok_seconds,
+            "refused_probe_seconds": 0.0,
+            "hanging_probe_seconds": "timeout",
+            "start_interval_seconds": DOCKER_START_INTERVAL,
+        },
         "services": services,
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 
 # ---- Markdown ---------------------------------------------------------------------------------
+
 
 def _s(value: float) -> str:
     return f"{value:g}"
@@ -142,7 +155,8 @@ def _summary_table(reports: list[ServiceReport]) -> list[str]:
                 f"{_span(t.span('earliest_healthy'))} | "
                 f"{_span(t.span('unhealthy_fast'))} / {_span(t.span('unhealthy_hang'))} | "
                 f"{_span(t.span('detect_fast', 1))} / {_span(t.span('detect_hang', 1))} | "
-                f"{notes_estimate(hc)} | {_lint_cell(r.findings)} |")
+                f"{notes_estimate(hc)} | {_lint_cell(r.findings)} |"
+            )
     return lines
 
 
@@ -157,22 +171,40 @@ def _detail(r: ServiceReport) -> list[str]:
         rows.append(f"| {label} | " + " | ".join(values) + f" | {span} | {notes} |")
 
     by = t.by_profile
-    row("earliest HEALTHY (server ready at 0 s)", [_s(by[p].earliest_healthy) for p in profiles],
-        _span(t.span("earliest_healthy")))
+    row(
+        "earliest HEALTHY (server ready at 0 s)",
+        [_s(by[p].earliest_healthy) for p in profiles],
+        _span(t.span("earliest_healthy")),
+    )
     if r.startup is not None:
         kind, seconds = r.startup
-        row(f"HEALTHY when ready at the {kind} start-up ({_s(seconds)} s)",
-            [_s(by[p].healthy_when_started) for p in profiles], _span(t.span("healthy_when_started")))
-    row("UNHEALTHY if never ready, probes fail fast", [_s(by[p].unhealthy_fast) for p in profiles],
-        _span(t.span("unhealthy_fast")), str(notes_estimate(hc)))
-    row("UNHEALTHY if never ready, probes hang", [_s(by[p].unhealthy_hang) for p in profiles],
-        _span(t.span("unhealthy_hang")), str(notes_estimate(hc)))
-    row("failure after healthy → UNHEALTHY, fast failures (best–worst)",
+        row(
+            f"HEALTHY when ready at the {kind} start-up ({_s(seconds)} s)",
+            [_s(by[p].healthy_when_started) for p in profiles],
+            _span(t.span("healthy_when_started")),
+        )
+    row(
+        "UNHEALTHY if never ready, probes fail fast",
+        [_s(by[p].unhealthy_fast) for p in profiles],
+        _span(t.span("unhealthy_fast")),
+        str(notes_estimate(hc)),
+    )
+    row(
+        "UNHEALTHY if never ready, probes hang",
+        [_s(by[p].unhealthy_hang) for p in profiles],
+        _span(t.span("unhealthy_hang")),
+        str(notes_estimate(hc)),
+    )
+    row(
+        "failure after healthy → UNHEALTHY, fast failures (best–worst)",
         [_pair(by[p].detect_fast) for p in profiles],
-        _pair((t.span("detect_fast", 0).low, t.span("detect_fast", 1).high)))
-    row("failure after healthy → UNHEALTHY, hanging probes (best–worst)",
+        _pair((t.span("detect_fast", 0).low, t.span("detect_fast", 1).high)),
+    )
+    row(
+        "failure after healthy → UNHEALTHY, hanging probes (best–worst)",
         [_pair(by[p].detect_hang) for p in profiles],
-        _pair((t.span("detect_hang", 0).low, t.span("detect_hang", 1).high)))
+        _pair((t.span("detect_hang", 0).low, t.span("detect_hang", 1).high)),
+    )
 
     out = [
         f"## {spec.name}",
@@ -188,13 +220,17 @@ def _detail(r: ServiceReport) -> list[str]:
         "",
     ]
     if r.findings:
-        out.append(f"Lint: {len(errors(list(r.findings)))} error(s), {len(open_warnings(list(r.findings)))} "
-                   "open warning(s).")
+        out.append(
+            f"Lint: {len(errors(list(r.findings)))} error(s), {len(open_warnings(list(r.findings)))} open warning(s)."
+        )
         out.append("")
         for f in r.findings:
             state = f" — acknowledged: {f.acknowledged}" if f.acknowledged else ""
-            out.append(f"- **{f.severity} {f.rule}** `{f.file}:{f.line}` `{f.path}`: {f.message}."
-                       + (f" Fix: {f.hint}." if f.hint else "") + state)
+            out.append(
+                f"- **{f.severity} {f.rule}** `{f.file}:{f.line}` `{f.path}`: {f.message}."
+                + (f" Fix: {f.hint}." if f.hint else "")
+                + state
+            )
     else:
         out.append("Lint: clean.")
     out.append("")
@@ -210,13 +246,13 @@ def to_markdown(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str
         "",
         "Every number is simulated probe by probe on the engine's health state machine "
         "(`hubspec/healthstate.py`, the rules of moby's `daemon/health.go`), in seconds since the container "
-        "started, or since the failure for \"failure after healthy\". Each number names its engine profile:",
+        'started, or since the failure for "failure after healthy". Each number names its engine profile:',
         "",
         profiles,
         "- **Fargate** runs its own, undocumented agent: expect a value in the range over the profiles above.",
         "",
         f"Assumptions: a passing probe takes {_s(ok_seconds)} s, a refused probe 0 s, a hanging probe runs until "
-        "the timeout. \"Worst\" failure detection: the server breaks just after a probe began; \"best\": just before "
+        'the timeout. "Worst" failure detection: the server breaks just after a probe began; "best": just before '
         "one. The design notes' `S + I×R` is shown for comparison only: it is neither bound.",
         "",
         "## Summary (Fargate ranges over profiles, seconds)",
@@ -231,8 +267,11 @@ def to_markdown(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str
 
 # ---- timeline ---------------------------------------------------------------------------------
 
-_MODE_TEXT = {"up": "server answers (probes pass)", "refused": "server refuses connections (probes fail fast)",
-              "hangs": "server hangs (probes run until the timeout)"}
+_MODE_TEXT = {
+    "up": "server answers (probes pass)",
+    "refused": "server refuses connections (probes fail fast)",
+    "hangs": "server hangs (probes run until the timeout)",
+}
 
 
 def timeline_lines(spec: ServiceSpec, sim, behaviour, *, until: float) -> list[str]:

@@ -11,6 +11,7 @@ so callers report the range over `PROFILES`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,11 +28,29 @@ from hubspec.healthstate import (
 )
 
 __all__ = [
-    "CLASSIC", "START_INTERVAL", "PROFILES", "UP", "REFUSED", "HANGS",
-    "Behaviour", "ProbeRun", "Simulation", "Span", "ProfileTimings", "Timings",
-    "simulate", "ready_at", "never_ready", "fails_at", "flapping",
-    "time_to_healthy", "time_to_unhealthy", "detection_after_healthy", "profile_timings",
-    "timings", "notes_estimate",
+    "CLASSIC",
+    "HANGS",
+    "PROFILES",
+    "REFUSED",
+    "START_INTERVAL",
+    "UP",
+    "Behaviour",
+    "ProbeRun",
+    "ProfileTimings",
+    "Simulation",
+    "Span",
+    "Timings",
+    "detection_after_healthy",
+    "fails_at",
+    "flapping",
+    "never_ready",
+    "notes_estimate",
+    "profile_timings",
+    "ready_at",
+    "simulate",
+    "time_to_healthy",
+    "time_to_unhealthy",
+    "timings",
 ]
 
 UP, REFUSED, HANGS = "up", "refused", "hangs"
@@ -100,20 +119,23 @@ def never_ready(mode: str = REFUSED, *, fail_seconds: float = 0.0) -> Behaviour:
     return Behaviour(((0.0, mode),), fail_seconds=fail_seconds)
 
 
-def fails_at(t: float, *, mode: str = REFUSED, ok_seconds: float = 0.0, ready: float = 0.0,
-             fail_seconds: float = 0.0) -> Behaviour:
+def fails_at(
+    t: float, *, mode: str = REFUSED, ok_seconds: float = 0.0, ready: float = 0.0, fail_seconds: float = 0.0
+) -> Behaviour:
     """Ready at `ready`, broken (refused or hangs) from t on."""
     phases = ((0.0, REFUSED), (float(ready), UP), (float(t), mode)) if ready > 0 else ((0.0, UP), (float(t), mode))
     return Behaviour(phases, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
 
 
-def flapping(up: float, down: float, *, mode: str = REFUSED, ok_seconds: float = 0.0,
-             fail_seconds: float = 0.0) -> Behaviour:
+def flapping(
+    up: float, down: float, *, mode: str = REFUSED, ok_seconds: float = 0.0, fail_seconds: float = 0.0
+) -> Behaviour:
     """Up for `up` seconds, then broken for `down` seconds, repeating from t = 0."""
     if up <= 0 or down <= 0:
         raise ValueError("flapping needs up > 0 and down > 0")
-    return Behaviour(((0.0, UP), (float(up), mode)), ok_seconds=ok_seconds, fail_seconds=fail_seconds,
-                     period=float(up + down))
+    return Behaviour(
+        ((0.0, UP), (float(up), mode)), ok_seconds=ok_seconds, fail_seconds=fail_seconds, period=float(up + down)
+    )
 
 
 @dataclass(frozen=True)
@@ -139,22 +161,36 @@ class Simulation:
         return next((at for at, s in self.changes if s == status), None)
 
 
-def simulate(check: CheckTiming, behaviour: Behaviour, *, profile: str, until: float,
-             stop_at: str | None = None, start_interval: float = DOCKER_START_INTERVAL) -> Simulation:
+def simulate(
+    check: CheckTiming,
+    behaviour: Behaviour,
+    *,
+    profile: str,
+    until: float,
+    stop_at: str | None = None,
+    start_interval: float = DOCKER_START_INTERVAL,
+) -> Simulation:
     """Run probes one after the other (they never overlap) until `until` or status `stop_at`."""
     state = HealthState(retries=check.retries, start_period=check.start_period)
     probes: list[ProbeRun] = []
     prev_end: float | None = None
     while True:
-        start = next_probe_start(profile, prev_end=prev_end, status=state.status, interval=check.interval,
-                                 start_period=check.start_period, start_interval=start_interval)
+        start = next_probe_start(
+            profile,
+            prev_end=prev_end,
+            status=state.status,
+            interval=check.interval,
+            start_period=check.start_period,
+            start_interval=start_interval,
+        )
         if start > until:
             break
         passed, duration, timed_out = behaviour.outcome(start, check.timeout)
         end = start + duration
         counted = state.record(start, end, passed)
-        probes.append(ProbeRun(len(probes) + 1, start, end, passed, timed_out, counted,
-                               state.failing_streak, state.status))
+        probes.append(
+            ProbeRun(len(probes) + 1, start, end, passed, timed_out, counted, state.failing_streak, state.status)
+        )
         prev_end = end
         if stop_at is not None and state.status == stop_at:
             break
@@ -166,25 +202,33 @@ def _horizon(check: CheckTiming, extra: float = 0.0) -> float:
     return extra + check.start_period + (check.retries + 3) * (check.interval + check.timeout) + DOCKER_START_INTERVAL
 
 
-def time_to_healthy(check: CheckTiming, *, profile: str, ready: float = 0.0, ok_seconds: float = 0.0,
-                    before: str = REFUSED) -> float | None:
+def time_to_healthy(
+    check: CheckTiming, *, profile: str, ready: float = 0.0, ok_seconds: float = 0.0, before: str = REFUSED
+) -> float | None:
     """When a container whose server answers from `ready` on first shows HEALTHY."""
-    sim = simulate(check, ready_at(ready, ok_seconds=ok_seconds, before=before), profile=profile,
-                   until=_horizon(check, ready), stop_at=HEALTHY)
+    sim = simulate(
+        check,
+        ready_at(ready, ok_seconds=ok_seconds, before=before),
+        profile=profile,
+        until=_horizon(check, ready),
+        stop_at=HEALTHY,
+    )
     return sim.first(HEALTHY)
 
 
 def time_to_unhealthy(check: CheckTiming, *, profile: str, mode: str, fail_seconds: float = 0.0) -> float:
     """When a container that never answers becomes UNHEALTHY (fast failures or hangs)."""
-    sim = simulate(check, never_ready(mode, fail_seconds=fail_seconds), profile=profile,
-                   until=_horizon(check), stop_at=UNHEALTHY)
+    sim = simulate(
+        check, never_ready(mode, fail_seconds=fail_seconds), profile=profile, until=_horizon(check), stop_at=UNHEALTHY
+    )
     at = sim.first(UNHEALTHY)
     assert at is not None, "the horizon covers start_period and retries+3 rounds"
     return at
 
 
-def detection_after_healthy(check: CheckTiming, *, profile: str, mode: str, ok_seconds: float = 0.0,
-                            fail_seconds: float = 0.0) -> tuple[float, float]:
+def detection_after_healthy(
+    check: CheckTiming, *, profile: str, mode: str, ok_seconds: float = 0.0, fail_seconds: float = 0.0
+) -> tuple[float, float]:
     """(best, worst) seconds from a healthy container breaking to UNHEALTHY.
 
     Worst: it breaks just after a passing probe began (that probe still passes);
@@ -192,11 +236,15 @@ def detection_after_healthy(check: CheckTiming, *, profile: str, mode: str, ok_s
     first success to well past start_period is tried, so transitions between
     schedules are covered, not assumed away.
     """
-    healthy = simulate(check, ready_at(0, ok_seconds=ok_seconds), profile=profile,
-                       until=check.start_period + 3 * (check.interval + ok_seconds) + DOCKER_START_INTERVAL)
+    healthy = simulate(
+        check,
+        ready_at(0, ok_seconds=ok_seconds),
+        profile=profile,
+        until=check.start_period + 3 * (check.interval + ok_seconds) + DOCKER_START_INTERVAL,
+    )
     starts = [p.start for p in healthy.probes if p.status == HEALTHY]
     best, worst = math.inf, 0.0
-    for this, nxt in zip(starts, starts[1:]):
+    for this, nxt in itertools.pairwise(starts):
         for broken_at, measured_from in ((this + _JUST_AFTER, this), (nxt, nxt)):
             behaviour = fails_at(broken_at, mode=mode, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
             sim = simulate(check, behaviour, profile=profile, until=_horizon(check, broken_at), stop_at=UNHEALTHY)
@@ -218,7 +266,7 @@ class Span:
     high: float
 
     @classmethod
-    def of(cls, values) -> "Span":
+    def of(cls, values) -> Span:
         values = list(values)
         return cls(min(values), max(values))
 
@@ -247,15 +295,17 @@ class ProfileTimings:
         return max(cases, key=lambda c: c[0])
 
 
-def profile_timings(check: CheckTiming, *, profile: str, ok_seconds: float = 0.0,
-                    startup: float | None = None) -> ProfileTimings:
+def profile_timings(
+    check: CheckTiming, *, profile: str, ok_seconds: float = 0.0, startup: float | None = None
+) -> ProfileTimings:
     if ok_seconds > check.timeout:
         raise ValueError(f"a passing probe cannot take {ok_seconds:g} s: the timeout is {check.timeout} s")
     return ProfileTimings(
         profile=profile,
         earliest_healthy=time_to_healthy(check, profile=profile, ok_seconds=ok_seconds),
-        healthy_when_started=(None if startup is None else
-                              time_to_healthy(check, profile=profile, ready=startup, ok_seconds=ok_seconds)),
+        healthy_when_started=(
+            None if startup is None else time_to_healthy(check, profile=profile, ready=startup, ok_seconds=ok_seconds)
+        ),
         unhealthy_fast=time_to_unhealthy(check, profile=profile, mode=REFUSED),
         unhealthy_hang=time_to_unhealthy(check, profile=profile, mode=HANGS),
         detect_fast=detection_after_healthy(check, profile=profile, mode=REFUSED, ok_seconds=ok_seconds),
@@ -279,12 +329,15 @@ class Timings:
     @property
     def worst_detection(self) -> tuple[float, str, str]:
         """(seconds, scenario, profile) of the slowest detection over all profiles."""
-        value, scenario, profile = max((t.worst_detection + (p,) for p, t in self.by_profile.items()),
-                                       key=lambda c: c[0])
+        value, scenario, profile = max(
+            (t.worst_detection + (p,) for p, t in self.by_profile.items()), key=lambda c: c[0]
+        )
         return value, scenario, profile
 
 
-def timings(check: CheckTiming, *, ok_seconds: float = 0.0, startup: float | None = None,
-            profiles: tuple[str, ...] = PROFILES) -> Timings:
-    return Timings({p: profile_timings(check, profile=p, ok_seconds=ok_seconds, startup=startup) for p in profiles},
-                   ok_seconds)
+def timings(
+    check: CheckTiming, *, ok_seconds: float = 0.0, startup: float | None = None, profiles: tuple[str, ...] = PROFILES
+) -> Timings:
+    return Timings(
+        {p: profile_timings(check, profile=p, ok_seconds=ok_seconds, startup=startup) for p in profiles}, ok_seconds
+    )

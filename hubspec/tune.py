@@ -61,6 +61,7 @@ rules (the design notes' guidelines, within the ECS ranges):
 
 # --- samples ---------------------------------------------------------------------------------------
 
+
 def read_samples(path: Path, *, column: str | None = None) -> tuple[float, ...]:
     """Start-up times in seconds from CSV or JSON; every bad value is a `file:line: path: message`."""
     name = display_name(path)
@@ -148,15 +149,24 @@ def _csv_samples(name: str, text: str, column: str | None) -> tuple[float, ...]:
     return tuple(values)
 
 
-def _pick_column(name: str, line: int, first: list[str], header: list[str] | None,
-                 column: str | None) -> tuple[int, str]:
+def _pick_column(
+    name: str, line: int, first: list[str], header: list[str] | None, column: str | None
+) -> tuple[int, str]:
     """Index and display label of the samples column: the only one, or the one --column names."""
     if column is None:
         if len(first) == 1:
             return 0, header[0] if header else "samples"
         listed = ", ".join(header) if header else f"{len(first)} unnamed columns"
-        raise SpecErrors([SpecError(name, line, "$", f"{len(first)} columns ({listed}); choose one with --column "
-                                                     "NAME or --column NUMBER (1-based)")])
+        raise SpecErrors(
+            [
+                SpecError(
+                    name,
+                    line,
+                    "$",
+                    f"{len(first)} columns ({listed}); choose one with --column NAME or --column NUMBER (1-based)",
+                )
+            ]
+        )
     if header and column in header:
         return header.index(column), column
     if column.isdigit() and 1 <= int(column) <= len(first):
@@ -188,6 +198,7 @@ def _tidy(value: float) -> float:
 
 # --- proposal --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Change:
     path: tuple[str, ...]
@@ -217,25 +228,28 @@ def propose(spec: ServiceSpec, samples: Sequence[float]) -> Proposal:
     stats = StartupStats.of(samples)
     notes = []
     if stats.count < FEW_SAMPLES:
-        notes.append(f"only {stats.count} samples: with fewer than {FEW_SAMPLES} the P95 is the slowest start "
-                     "observed; collect more starts for a stable value")
+        notes.append(
+            f"only {stats.count} samples: with fewer than {FEW_SAMPLES} the P95 is the slowest start "
+            "observed; collect more starts for a stable value"
+        )
     wanted = math.ceil(lint.START_PERIOD_FACTOR * stats.p95)
     start_period = min(wanted, MAX_START_PERIOD)
     clamped = wanted > MAX_START_PERIOD
     sp_reason = f"ceil(P95 {_s(stats.p95)} × {lint.START_PERIOD_FACTOR}) = {wanted} s"
     if clamped:
         sp_reason += f", clamped to the ECS maximum {MAX_START_PERIOD} s"
-        notes.append(f"P95 × {lint.START_PERIOD_FACTOR} = {wanted} s exceeds the ECS maximum start_period "
-                     f"{MAX_START_PERIOD} s: failures after {MAX_START_PERIOD} s count, so the start-up itself must "
-                     "get faster (lint HC005 fails on this result, so --write refuses it)")
+        notes.append(
+            f"P95 × {lint.START_PERIOD_FACTOR} = {wanted} s exceeds the ECS maximum start_period "
+            f"{MAX_START_PERIOD} s: failures after {MAX_START_PERIOD} s count, so the start-up itself must "
+            "get faster (lint HC005 fails on this result, so --write refuses it)"
+        )
     timeout, t_reason = _timeout(hc.timeout, hc.interval, spec.efs_backed, notes)
     retries, r_reason = _retries(hc.retries, hc.interval, notes)
     changes = (
         Change(("health_check", "start_period"), hc.start_period, start_period, sp_reason),
         Change(("health_check", "timeout"), hc.timeout, timeout, t_reason),
         Change(("health_check", "retries"), hc.retries, retries, r_reason),
-        Change(("startup_seconds", "typical"), spec.startup_typical, stats.median,
-               f"median of {stats.count} samples"),
+        Change(("startup_seconds", "typical"), spec.startup_typical, stats.median, f"median of {stats.count} samples"),
         Change(("startup_seconds", "p95"), spec.startup_p95, stats.p95, f"P95 (nearest rank) of {stats.count} samples"),
     )
     return Proposal(stats, changes, tuple(notes), clamped)
@@ -246,8 +260,9 @@ def _timeout(current: int, interval: int, efs_backed: bool, notes: list[str]) ->
     high = min(MAX_TIMEOUT, interval - 1)
     what = f"{low} s{' (EFS-backed)' if efs_backed else ''} <= timeout <= {high} s (< interval {interval} s)"
     if low > high:
-        notes.append(f"interval {interval} s leaves no timeout that is >= {low} s and below the interval; "
-                     "raise the interval")
+        notes.append(
+            f"interval {interval} s leaves no timeout that is >= {low} s and below the interval; raise the interval"
+        )
         return high, f"{high} s: the longest below interval {interval} s"
     if low <= current <= high:
         return current, f"kept: {what}"
@@ -262,13 +277,16 @@ def _retries(current: int, interval: int, notes: list[str]) -> tuple[int, str]:
         return current, f"kept: window {interval} s × {current} = {interval * current} s is within {low}-{high} s"
     if fits:
         best = min(fits, key=lambda r: abs(r - PREFERRED_RETRIES))
-        return best, (f"window {interval} s × {best} = {interval * best} s is within {low}-{high} s "
-                      f"(was {interval * current} s)")
+        return best, (
+            f"window {interval} s × {best} = {interval * best} s is within {low}-{high} s (was {interval * current} s)"
+        )
     kept = max(current, lint.MIN_RETRIES)
     first = math.ceil(low / MAX_RETRIES)
     last = high // lint.MIN_RETRIES
-    notes.append(f"with interval {interval} s no retries in {lint.MIN_RETRIES}-{MAX_RETRIES} puts interval × retries "
-                 f"within {low}-{high} s; an interval of {first}-{last} s would (interval is not changed by tune)")
+    notes.append(
+        f"with interval {interval} s no retries in {lint.MIN_RETRIES}-{MAX_RETRIES} puts interval × retries "
+        f"within {low}-{high} s; an interval of {first}-{last} s would (interval is not changed by tune)"
+    )
     return kept, f"{'kept' if kept == current else f'raised to the minimum {kept}'}: no value fits the window"
 
 
@@ -277,6 +295,7 @@ def _s(value: float) -> str:
 
 
 # --- editing the YAML ------------------------------------------------------------------------------
+
 
 class EditError(ValueError):
     """The file's layout is one the minimal edit does not handle; edit by hand."""
@@ -347,8 +366,9 @@ def _insert_key(parent: CommentedMap, lines: list[str], key: str, value: float, 
     return line + 1, 0, f"{indent}{key}: {_scalar_text(value)}{newline}"
 
 
-def _insert_section(root: CommentedMap, lines: list[str], section: str, entries: dict[str, float],
-                    newline: str) -> tuple[int, int, str]:
+def _insert_section(
+    root: CommentedMap, lines: list[str], section: str, entries: dict[str, float], newline: str
+) -> tuple[int, int, str]:
     """A new block mapping above health_check, indented like the file's other nested mappings."""
     anchor = "health_check" if "health_check" in root else list(root)[-1]
     line, _ = root.lc.key(anchor)
@@ -373,14 +393,19 @@ def _check_applied(text: str, values: dict[tuple[str, ...], float]) -> None:
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=name, tofile=f"{name} (tuned)"))
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=name, tofile=f"{name} (tuned)"
+        )
+    )
 
 
 # --- validation and writing ------------------------------------------------------------------------
 
-def validate_tuned(service_file: Path, new_text: str, *, services_dir: Path, sizes_file: Path,
-                   name: str) -> list[lint.Finding]:
+
+def validate_tuned(
+    service_file: Path, new_text: str, *, services_dir: Path, sizes_file: Path, name: str
+) -> list[lint.Finding]:
     """Load the catalog with the edited file in a scratch copy; return the tuned service's findings.
 
     Raises SpecErrors (with the real file names) when the result does not load.
@@ -397,8 +422,9 @@ def validate_tuned(service_file: Path, new_text: str, *, services_dir: Path, siz
         try:
             catalog = load_catalog(copy_dir, sizes_file)
         except SpecErrors as exc:
-            raise SpecErrors([SpecError(renames.get(e.file, e.file), e.line, e.path, e.message)
-                              for e in exc.errors]) from None
+            raise SpecErrors(
+                [SpecError(renames.get(e.file, e.file), e.line, e.path, e.message) for e in exc.errors]
+            ) from None
         findings = lint.lint_service(catalog.service(name))
     return [replace(f, file=renames.get(f.file, f.file)) for f in findings]
 
@@ -420,15 +446,17 @@ def write_atomically(path: Path, text: str) -> None:
 
 # --- command line ----------------------------------------------------------------------------------
 
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `tune` on the CLI's subparsers."""
     parser = subparsers.add_parser(
         "tune",
         help="propose start_period, timeout and retries from observed start-up times",
         description="Read observed start-up times of SERVICE (one per start), propose start_period, timeout "
-                    "and retries by the design notes' guidelines, print the YAML diff, and with --write edit "
-                    "the service file in place (only the changed values; comments and layout are kept).",
-        epilog=RULES_TEXT + """
+        "and retries by the design notes' guidelines, print the YAML diff, and with --write edit "
+        "the service file in place (only the changed values; comments and layout are kept).",
+        epilog=RULES_TEXT
+        + """
 samples: CSV (one number per line, or a column: header allowed, choose with --column; empty lines and
   lines starting with # are skipped) or JSON (a list of numbers or {"samples": [...]}). Seconds, > 0.
 
@@ -441,8 +469,9 @@ exit status: 0 proposal printed (and written with --write); 1 bad samples, inval
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("service", help="service name (services/<name>.yaml)")
-    parser.add_argument("--samples", required=True, type=Path, metavar="FILE",
-                        help="observed start-up times in seconds, CSV or JSON")
+    parser.add_argument(
+        "--samples", required=True, type=Path, metavar="FILE", help="observed start-up times in seconds, CSV or JSON"
+    )
     parser.add_argument("--column", metavar="NAME|N", help="CSV column with the samples (header name or 1-based)")
     parser.add_argument("--write", action="store_true", help="edit the service file in place")
     add_catalog_options(parser)
@@ -488,8 +517,10 @@ def tune_command(args: argparse.Namespace) -> int:
     for finding in findings:
         print(f"after tuning: {finding}")
     if lint.errors(findings):
-        print(f"the tuned file has lint errors; {'nothing written' if args.write else 'it cannot be written'}",
-              file=sys.stderr)
+        print(
+            f"the tuned file has lint errors; {'nothing written' if args.write else 'it cannot be written'}",
+            file=sys.stderr,
+        )
         return 1
     if not args.write:
         print("(dry run: pass --write to apply)")
@@ -501,8 +532,10 @@ def tune_command(args: argparse.Namespace) -> int:
 
 def _print_proposal(spec: ServiceSpec, proposal: Proposal, samples_name: str) -> None:
     s = proposal.stats
-    print(f"{spec.name}: {s.count} start-up samples from {samples_name}: median {_s(s.median)}, "
-          f"P95 {_s(s.p95)} (nearest rank), slowest {_s(s.maximum)}")
+    print(
+        f"{spec.name}: {s.count} start-up samples from {samples_name}: median {_s(s.median)}, "
+        f"P95 {_s(s.p95)} (nearest rank), slowest {_s(s.maximum)}"
+    )
     for change in proposal.changes:
         old = "unset" if change.old is None else _scalar_text(change.old)
         arrow = f"{old} -> {_scalar_text(change.new)}" if change.changed else f"{_scalar_text(change.new)}"

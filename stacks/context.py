@@ -27,8 +27,30 @@ SIZES_FILE = "sizes_file"
 KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE)
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 @dataclass(frozen=True)
@@ -95,16 +117,20 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     if LOG_RETENTION not in context:
         bad(LOG_RETENTION, "missing; set it in cdk.json or with -c log_retention_days=DAYS")
     elif retention not in LOG_RETENTION_DAYS:
-        bad(LOG_RETENTION, f"{context[LOG_RETENTION]!r} is not a CloudWatch Logs retention in days; allowed: "
-            + ", ".join(map(str, LOG_RETENTION_DAYS)))
+        bad(
+            LOG_RETENTION,
+            f"{context[LOG_RETENTION]!r} is not a CloudWatch Logs retention in days; allowed: "
+            + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
 
     images = _images(context.get(IMAGES, {}), bad)
     services_dir = root / str(context.get(SERVICES_DIR, DEFAULT_SERVICES_DIR.name))
     sizes_file = root / str(context.get(SIZES_FILE, DEFAULT_SIZES_FILE.name))
     if errors:
         raise InputErrors(errors)
-    return HubSettings(prefix=prefix, log_retention_days=retention, services_dir=services_dir,
-                       sizes_file=sizes_file, images=images)
+    return HubSettings(
+        prefix=prefix, log_retention_days=retention, services_dir=services_dir, sizes_file=sizes_file, images=images
+    )
 
 
 def _int_value(value: Any) -> int | None:
@@ -123,8 +149,7 @@ def _images(value: Any, bad: Callable[[str, str], None]) -> dict[str, str]:
         try:
             value = json.loads(value)
         except ValueError as err:
-            bad(IMAGES, f"not valid JSON ({err}); expected an object such as "
-                '\'{"chat": "registry/image:tag"}\'')
+            bad(IMAGES, f'not valid JSON ({err}); expected an object such as \'{{"chat": "registry/image:tag"}}\'')
             return {}
     if not isinstance(value, dict):
         bad(IMAGES, f"{value!r} is not an object mapping service name to image")

@@ -56,6 +56,10 @@ class HubTaskDefinitionsStack(Stack):
                 findings=[f for f in findings if f.service == spec.name],
             )
             for size, family in service.families.items():
-                CfnOutput(self, output_id(spec.name, size), value=family,
-                          description=f"ECS task definition family of {spec.name} ({size})")
+                CfnOutput(
+                    self,
+                    output_id(spec.name, size),
+                    value=family,
+                    description=f"ECS task definition family of {spec.name} ({size})",
+                )
             self.services[spec.name] = service

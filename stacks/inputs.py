@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hubspec.errors import SpecErrors
-from hubspec.yamlsource import display_name
-from hubspec.lint import Finding, errors as lint_errors, lint_catalog
+from hubspec.lint import Finding, lint_catalog
+from hubspec.lint import errors as lint_errors
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
+from hubspec.yamlsource import display_name
 from stacks.context import IMAGES, HubSettings
 from stacks.errors import InputErrors
-
 
 # CloudFormation allows 200 outputs per template and the stack has one per family, so this,
 # not the 500-resource limit (4 + one resource per family), is what caps a stack.
@@ -41,9 +41,11 @@ def load_inputs(settings: HubSettings) -> HubInputs:
     ]
     families = sum(len(spec.sizes) for spec in catalog.services)
     if families > MAX_FAMILIES:
-        errors.append(f"{display_name(settings.services_dir)}: {families} task definitions (services x sizes), "
-                      f"but one stack holds at most {MAX_FAMILIES} (CloudFormation's limit of outputs, one per "
-                      "family); offer fewer sizes or split the services")
+        errors.append(
+            f"{display_name(settings.services_dir)}: {families} task definitions (services x sizes), "
+            f"but one stack holds at most {MAX_FAMILIES} (CloudFormation's limit of outputs, one per "
+            "family); offer fewer sizes or split the services"
+        )
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged
     if errors:

@@ -72,8 +72,11 @@ class Synth:
 
     def task_definitions(self) -> dict[str, dict]:
         """Family -> task definition properties."""
-        return {r["Properties"]["Family"]: r["Properties"] for r in self.resources.values()
-                if r["Type"] == "AWS::ECS::TaskDefinition"}
+        return {
+            r["Properties"]["Family"]: r["Properties"]
+            for r in self.resources.values()
+            if r["Type"] == "AWS::ECS::TaskDefinition"
+        }
 
 
 def synthesize(outdir: Path, **overrides: str) -> Synth:

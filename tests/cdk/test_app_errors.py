@@ -41,28 +41,45 @@ def run_main(app_module, monkeypatch, capsys):
 
 
 CONTEXT_CASES = {
-    "prefix": (["prefix=calliope hub!"],
-               ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"]),
+    "prefix": (
+        ["prefix=calliope hub!"],
+        ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"],
+    ),
     "prefix_too_long": (["prefix=" + "p" * 126], [f"context: prefix: {'p' * 126!r} is longer than 125 characters"]),
-    "images_json": (["images={chat: x}"],
-                    ["context: images: not valid JSON (Expecting property name enclosed in double quotes: "
-                     "line 1 column 2 (char 1)); expected an object such as '{\"chat\": \"registry/image:tag\"}'"]),
+    "images_json": (
+        ["images={chat: x}"],
+        [
+            "context: images: not valid JSON (Expecting property name enclosed in double quotes: "
+            'line 1 column 2 (char 1)); expected an object such as \'{"chat": "registry/image:tag"}\''
+        ],
+    ),
     "images_not_object": (['images=["x"]'], ["context: images: ['x'] is not an object mapping service name to image"]),
-    "images_blank": (['images={"chat": "a b"}'],
-                     ["context: images.chat: 'a b' is not an image reference (a non-empty string without spaces)"]),
-    "images_unknown_service": ([f"services_dir={rel(INPUTS / 'edge' / 'services')}",
-                                'images={"chatt": "repo/x:1", "tcpprobe": "repo/tcp:2"}'],
-                               ["context: images.chatt: unknown service 'chatt'; known: pyprobe, tcpprobe, wgetprobe"]),
-    "retention": (["log_retention_days=31"],
-                  ["context: log_retention_days: '31' is not a CloudWatch Logs retention in days; allowed: 1, 3, 5, "
-                   "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]),
+    "images_blank": (
+        ['images={"chat": "a b"}'],
+        ["context: images.chat: 'a b' is not an image reference (a non-empty string without spaces)"],
+    ),
+    "images_unknown_service": (
+        [f"services_dir={rel(INPUTS / 'edge' / 'services')}", 'images={"chatt": "repo/x:1", "tcpprobe": "repo/tcp:2"}'],
+        ["context: images.chatt: unknown service 'chatt'; known: pyprobe, tcpprobe, wgetprobe"],
+    ),
+    "retention": (
+        ["log_retention_days=31"],
+        [
+            "context: log_retention_days: '31' is not a CloudWatch Logs retention in days; allowed: 1, 3, 5, "
+            "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"
+        ],
+    ),
     "misspelled_key": (["prefx=calliope-hub-prod"], ["context: prefx: unknown key; did you mean 'prefix'?"]),
     "not_key_value": (["prefix"], ["context: 'prefix': expected KEY=VALUE"]),
     "sizes_file_missing": (["sizes_file=nope.yaml"], ["nope.yaml:1: $: cannot read file: No such file or directory"]),
     "services_dir_missing": (["services_dir=nodir"], ["nodir:1: $: services directory does not exist"]),
-    "several_at_once": (["prefix=a b", "images=[]"],
-                        ["context: prefix: 'a b' may hold only letters, digits, '_' and '-'",
-                         "context: images: [] is not an object mapping service name to image"]),
+    "several_at_once": (
+        ["prefix=a b", "images=[]"],
+        [
+            "context: prefix: 'a b' may hold only letters, digits, '_' and '-'",
+            "context: images: [] is not an object mapping service name to image",
+        ],
+    ),
 }
 
 
@@ -78,9 +95,10 @@ def test_required_context_keys():
 
     with pytest.raises(InputErrors) as excinfo:
         settings_from_context({"images": "{}"}, root=ROOT)
-    assert excinfo.value.lines == ("context: prefix: missing; set it in cdk.json or with -c prefix=NAME",
-                                   "context: log_retention_days: missing; set it in cdk.json or with "
-                                   "-c log_retention_days=DAYS")
+    assert excinfo.value.lines == (
+        "context: prefix: missing; set it in cdk.json or with -c prefix=NAME",
+        "context: log_retention_days: missing; set it in cdk.json or with -c log_retention_days=DAYS",
+    )
 
 
 def test_spec_errors_are_printed_exactly(run_main):
@@ -97,9 +115,14 @@ def test_unacknowledged_lint_error_stops_synth(run_main):
 def test_python_app_py_subprocess(tmp_path, cdk_tools):
     """The script itself: exit 1, the exact lines, no traceback, and no cloud assembly written."""
     outdir = tmp_path / "cdk.out"
-    proc = subprocess.run([sys.executable, "app.py", "-c", f"services_dir={rel(BAD_SPEC / 'services')}"],
-                          cwd=ROOT, env=cdk_tools.tool_env(CDK_OUTDIR=str(outdir)), capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "app.py", "-c", f"services_dir={rel(BAD_SPEC / 'services')}"],
+        cwd=ROOT,
+        env=cdk_tools.tool_env(CDK_OUTDIR=str(outdir)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == BAD_SPEC_LINES
     assert proc.stdout == ""
@@ -124,8 +147,14 @@ def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
     for i in range(51):
         (services / f"s{i:02d}.yaml").write_text(
             f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
-            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n")
+            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
+        )
     status, lines = run_main(f"services_dir={services}")
-    assert (status, lines) == (1, [f"{services}: 204 task definitions (services x sizes), but one stack holds at "
-                                   "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
-                                   "sizes or split the services"])
+    assert (status, lines) == (
+        1,
+        [
+            f"{services}: 204 task definitions (services x sizes), but one stack holds at "
+            "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
+            "sizes or split the services"
+        ],
+    )

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_FAMILIES = {
     f"calliope-hub-dev-{service}-{size}"
-    for service, sizes in {"chat": ["small", "medium"], "waiide": ["small", "medium", "large"],
-                           "lab": ["small", "medium", "large", "xlarge"]}.items()
+    for service, sizes in {
+        "chat": ["small", "medium"],
+        "waiide": ["small", "medium", "large"],
+        "lab": ["small", "medium", "large", "xlarge"],
+    }.items()
     for size in sizes
 }
 
@@ -44,8 +47,13 @@ def test_cli_output_holds_every_service_and_size(templates):
 
 
 def test_cfn_lint_finds_no_errors(templates, cdk_tools):
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *map(str, templates)],
-                          env=cdk_tools.tool_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *map(str, templates)],
+        env=cdk_tools.tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # cfn-lint's exit status is a bit field: 2 = errors, 4 = warnings, 8 = informational.
     assert proc.returncode & 2 == 0, proc.stdout + proc.stderr
     assert proc.returncode in (0, 4, 8, 12), proc.stdout + proc.stderr

@@ -22,8 +22,15 @@ INPUTS = Path(__file__).parent / "inputs"
 EDGE = load_catalog(INPUTS / "edge" / "services", ROOT / "sizes.yaml")
 EDGE_FINDINGS = tuple(lint_catalog(EDGE))
 # An error that reached the stack without going through the app's check still fails synth.
-STRAY_ERROR = Finding(file="services/tcpprobe.yaml", line=3, path="port", rule="HC010", severity="error",
-                      message="probes port 1, but the service exposes port 9000", service="tcpprobe")
+STRAY_ERROR = Finding(
+    file="services/tcpprobe.yaml",
+    line=3,
+    path="port",
+    rule="HC010",
+    severity="error",
+    message="probes port 1, but the service exposes port 9000",
+    service="tcpprobe",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,31 +44,51 @@ def edge_app(tmp_path_factory):
     from stacks.context import read_cdk_json_context
     from stacks.hub_stack import HubTaskDefinitionsStack
 
-    app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"),
-                     outdir=str(tmp_path_factory.mktemp("cdk-edge")))
-    edge = HubTaskDefinitionsStack(app, "edge", catalog=EDGE, findings=EDGE_FINDINGS,
-                                   prefix="edge", images={"pyprobe": "registry.example/py:2"}, log_retention_days=1)
+    app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path_factory.mktemp("cdk-edge")))
+    edge = HubTaskDefinitionsStack(
+        app,
+        "edge",
+        catalog=EDGE,
+        findings=EDGE_FINDINGS,
+        prefix="edge",
+        images={"pyprobe": "registry.example/py:2"},
+        log_retention_days=1,
+    )
     retention = Stack(app, "retention")
     for days in LOG_RETENTION_DAYS:
         environment_log_group(retention, f"Days{days}", prefix=f"r{days}", retention=days)
-    return {"edge": Template.from_stack(edge), "edge_annotations": Annotations.from_stack(edge),
-            "retention": Template.from_stack(retention)}
+    return {
+        "edge": Template.from_stack(edge),
+        "edge_annotations": Annotations.from_stack(edge),
+        "retention": Template.from_stack(retention),
+    }
 
 
 def containers(template) -> dict[str, dict]:
-    return {r["Properties"]["Family"]: r["Properties"]["ContainerDefinitions"][0]
-            for r in template.find_resources("AWS::ECS::TaskDefinition").values()}
+    return {
+        r["Properties"]["Family"]: r["Properties"]["ContainerDefinitions"][0]
+        for r in template.find_resources("AWS::ECS::TaskDefinition").values()
+    }
 
 
 def test_every_probe_kind_passes_through_unchanged(edge_app):
     boxes = containers(edge_app["edge"])
-    assert sorted(boxes) == ["edge-pyprobe-small", "edge-tcpprobe-small", "edge-tcpprobe-xlarge",
-                             "edge-wgetprobe-medium"]
+    assert sorted(boxes) == [
+        "edge-pyprobe-small",
+        "edge-tcpprobe-small",
+        "edge-tcpprobe-xlarge",
+        "edge-wgetprobe-medium",
+    ]
     for family, box in boxes.items():
         spec = EDGE.service(family.split("-")[1])
         hc = spec.health_check
-        assert box["HealthCheck"] == {"Command": list(render_health_check(spec).command), "Interval": hc.interval,
-                                      "Timeout": hc.timeout, "Retries": hc.retries, "StartPeriod": hc.start_period}
+        assert box["HealthCheck"] == {
+            "Command": list(render_health_check(spec).command),
+            "Interval": hc.interval,
+            "Timeout": hc.timeout,
+            "Retries": hc.retries,
+            "StartPeriod": hc.start_period,
+        }
         assert box["PortMappings"] == [{"ContainerPort": spec.port, "Protocol": "tcp"}]
 
 
@@ -79,8 +106,9 @@ def test_image_override_changes_only_that_image(edge_app):
 
 
 def test_image_override_in_bundled_stack_changes_nothing_else(hub, tmp_path, cdk_tools):
-    other = cdk_tools.synthesize(tmp_path, services_dir=str(hub.settings.services_dir),
-                                 images='{"waiide": "registry.example/waiide:7"}')
+    other = cdk_tools.synthesize(
+        tmp_path, services_dir=str(hub.settings.services_dir), images='{"waiide": "registry.example/waiide:7"}'
+    )
     before, after = hub.template.to_json(), other.template.to_json()
     changed = {lid for lid in before["Resources"] if before["Resources"][lid] != after["Resources"][lid]}
     assert changed == {"waiidesmall0D14CF5B", "waiidemedium6D8C688F", "waiidelarge1D393FB9"}
@@ -90,8 +118,7 @@ def test_image_override_in_bundled_stack_changes_nothing_else(hub, tmp_path, cdk
         assert box["Image"] == "registry.example/waiide:7"
         box["Image"] = hub.inputs.catalog.service("waiide").image
         assert resource == before["Resources"][lid]
-    assert {k: v for k, v in before.items() if k != "Resources"} == {k: v for k, v in after.items()
-                                                                     if k != "Resources"}
+    assert {k: v for k, v in before.items() if k != "Resources"} == {k: v for k, v in after.items() if k != "Resources"}
 
 
 def test_lint_warnings_become_warning_annotations_on_the_service(edge_app):
@@ -122,8 +149,9 @@ def test_error_finding_fails_synth_even_past_the_app_check(tmp_path):
     from stacks.hub_stack import HubTaskDefinitionsStack
 
     app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path))
-    HubTaskDefinitionsStack(app, "broken", catalog=EDGE, findings=(STRAY_ERROR,), prefix="broken", images={},
-                            log_retention_days=1)
+    HubTaskDefinitionsStack(
+        app, "broken", catalog=EDGE, findings=(STRAY_ERROR,), prefix="broken", images={}, log_retention_days=1
+    )
     with pytest.raises(RuntimeError, match="ValidationFailed") as excinfo:
         app.synth()
     assert f"ERROR {STRAY_ERROR}" in str(excinfo.value)
@@ -131,8 +159,9 @@ def test_error_finding_fails_synth_even_past_the_app_check(tmp_path):
 
 def test_every_log_retention_maps_to_its_day_count(edge_app):
     groups = edge_app["retention"].find_resources("AWS::Logs::LogGroup").values()
-    assert sorted((g["Properties"]["LogGroupName"], g["Properties"]["RetentionInDays"]) for g in groups) == \
-        sorted((f"/ecs/r{d}", d) for d in LOG_RETENTION_DAYS)
+    assert sorted((g["Properties"]["LogGroupName"], g["Properties"]["RetentionInDays"]) for g in groups) == sorted(
+        (f"/ecs/r{d}", d) for d in LOG_RETENTION_DAYS
+    )
 
 
 def test_retention_outside_cloudwatch_values_is_refused():
@@ -147,8 +176,9 @@ def test_short_or_unknown_commands_are_refused(command):
     """aws-cdk-lib would turn a one-element list into CMD-SHELL; hubcdk refuses instead."""
     from hubcdk import ecs_health_check
 
-    rendered = RenderedHealthCheck(command=command, interval=30, timeout=5, retries=3, start_period=0,
-                                   port=8888, url=None)
+    rendered = RenderedHealthCheck(
+        command=command, interval=30, timeout=5, retries=3, start_period=0, port=8888, url=None
+    )
     with pytest.raises(ValueError, match="must start with CMD or CMD-SHELL"):
         ecs_health_check(rendered)
 

@@ -12,8 +12,11 @@ from hubspec import render_health_check
 pytestmark = pytest.mark.synth
 
 PREFIX = "calliope-hub-dev"
-SIZES = {"chat": ["small", "medium"], "waiide": ["small", "medium", "large"],
-         "lab": ["small", "medium", "large", "xlarge"]}
+SIZES = {
+    "chat": ["small", "medium"],
+    "waiide": ["small", "medium", "large"],
+    "lab": ["small", "medium", "large", "xlarge"],
+}
 FAMILIES = {f"{PREFIX}-{service}-{size}": (service, size) for service, sizes in SIZES.items() for size in sizes}
 PORTS = {"chat": 8888, "waiide": 8070, "lab": 8888}
 PROBE_URLS = {
@@ -23,11 +26,19 @@ PROBE_URLS = {
 }
 # Logical IDs come from construct paths (service and size names), so they are fixed strings.
 LOGICAL_IDS = {
-    "Logs6819BB44", "RolesTaskRoleF8D8DD59", "RolesExecutionRoleAB9762F7",
+    "Logs6819BB44",
+    "RolesTaskRoleF8D8DD59",
+    "RolesExecutionRoleAB9762F7",
     "RolesExecutionRoleDefaultPolicyED4176E7",
-    "chatsmallA415B227", "chatmedium496D3A74",
-    "labsmallD9ED1764", "labmedium85394F8F", "lablarge6BEE4DB1", "labxlarge041178C0",
-    "waiidesmall0D14CF5B", "waiidemedium6D8C688F", "waiidelarge1D393FB9",
+    "chatsmallA415B227",
+    "chatmedium496D3A74",
+    "labsmallD9ED1764",
+    "labmedium85394F8F",
+    "lablarge6BEE4DB1",
+    "labxlarge041178C0",
+    "waiidesmall0D14CF5B",
+    "waiidemedium6D8C688F",
+    "waiidelarge1D393FB9",
 }
 
 
@@ -62,8 +73,13 @@ def test_health_check_is_the_rendered_one_unchanged(hub, service):
     hc = spec.health_check
     for size in SIZES[service]:
         check = container(hub.task_definitions()[f"{PREFIX}-{service}-{size}"])["HealthCheck"]
-        assert check == {"Command": list(rendered.command), "Interval": hc.interval, "Timeout": hc.timeout,
-                         "Retries": hc.retries, "StartPeriod": hc.start_period}
+        assert check == {
+            "Command": list(rendered.command),
+            "Interval": hc.interval,
+            "Timeout": hc.timeout,
+            "Retries": hc.retries,
+            "StartPeriod": hc.start_period,
+        }
 
 
 @pytest.mark.parametrize("service", sorted(SIZES))
@@ -73,7 +89,7 @@ def test_probe_url_and_curl_fails_on_http_errors(hub, service):
         assert command[0] == "CMD-SHELL" and len(command) == 2
         words = shlex.split(command[1])
         assert words[0] == "curl"
-        curl_args = words[1:words.index("||")]
+        curl_args = words[1 : words.index("||")]
         assert PROBE_URLS[service] in curl_args
         assert any(a == "--fail" or re.fullmatch(r"-[a-zA-Z]*f[a-zA-Z]*", a) for a in curl_args), command
         max_time = int(curl_args[curl_args.index("--max-time") + 1])
@@ -90,14 +106,22 @@ def test_all_task_definitions_share_the_two_roles(hub):
 
 def test_execution_role_may_only_write_to_the_log_group(hub):
     hub.template.resource_count_is("AWS::IAM::Policy", 1)
-    hub.template.has_resource_properties("AWS::IAM::Policy", {
-        "Roles": [{"Ref": "RolesExecutionRoleAB9762F7"}],
-        "PolicyDocument": {"Statement": [{
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Effect": "Allow",
-            "Resource": {"Fn::GetAtt": ["Logs6819BB44", "Arn"]},
-        }], "Version": "2012-10-17"},
-    })
+    hub.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": "RolesExecutionRoleAB9762F7"}],
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": ["Logs6819BB44", "Arn"]},
+                    }
+                ],
+                "Version": "2012-10-17",
+            },
+        },
+    )
     for role in hub.template.find_resources("AWS::IAM::Role").values():
         assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
 
@@ -109,23 +133,30 @@ def test_logical_ids_and_resource_count_are_stable(hub):
 
 def test_every_family_is_a_stack_output(hub):
     outputs = {key: value["Value"] for key, value in hub.template.to_json()["Outputs"].items()}
-    expected = {f"Family{service.capitalize()}{size.capitalize()}": family
-                for family, (service, size) in FAMILIES.items()}
+    expected = {
+        f"Family{service.capitalize()}{size.capitalize()}": family for family, (service, size) in FAMILIES.items()
+    }
     assert outputs == expected
 
 
 def test_logs_go_to_one_group_per_environment_with_retention(hub):
     hub.template.resource_count_is("AWS::Logs::LogGroup", 1)
-    hub.template.has_resource("AWS::Logs::LogGroup", {
-        "Properties": {"LogGroupName": f"/ecs/{PREFIX}", "RetentionInDays": hub.settings.log_retention_days},
-        "DeletionPolicy": "Retain",
-    })
+    hub.template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {"LogGroupName": f"/ecs/{PREFIX}", "RetentionInDays": hub.settings.log_retention_days},
+            "DeletionPolicy": "Retain",
+        },
+    )
     assert hub.settings.log_retention_days == 30  # cdk.json's default
     for family, (service, _) in FAMILIES.items():
         assert container(hub.task_definitions()[family])["LogConfiguration"] == {
             "LogDriver": "awslogs",
-            "Options": {"awslogs-group": {"Ref": "Logs6819BB44"}, "awslogs-stream-prefix": service,
-                        "awslogs-region": {"Ref": "AWS::Region"}},
+            "Options": {
+                "awslogs-group": {"Ref": "Logs6819BB44"},
+                "awslogs-stream-prefix": service,
+                "awslogs-region": {"Ref": "AWS::Region"},
+            },
         }
 
 

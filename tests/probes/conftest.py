@@ -48,7 +48,7 @@ def _handler(server: ProbeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             status = server.answer(server, self.path)
             server.seen.append(Seen(self.path, status, time.monotonic()))
             if status is None:
@@ -136,8 +136,12 @@ def probe_path() -> str:
 @pytest.fixture
 def require_tool(probe_path: str) -> Callable[[str], None]:
     """Skip visibly when a tool a probe kind needs is missing on this machine."""
+
     def require(name: str) -> None:
         if shutil.which(name, path=probe_path) is None:
-            pytest.skip(f"SKIPPED FOR REAL: {name} is not installed on this machine (apt-get install -y "
-                        f"{name}); the probe kinds that run {name} were not exercised")
+            pytest.skip(
+                f"SKIPPED FOR REAL: {name} is not installed on this machine (apt-get install -y "
+                f"{name}); the probe kinds that run {name} were not exercised"
+            )
+
     return require

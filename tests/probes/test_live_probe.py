@@ -11,6 +11,7 @@ well under a second of waiting.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from pathlib import Path
@@ -28,13 +29,31 @@ SPEED = 100.0
 ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)s\s+([\d.]+)s\s+(\S+)\s+(yes \(\d+/\d+\)|no \(start period\)|-)\s+(\w+)")
 
 
-def _services(tmp_path: Path, *, interval=5, timeout=2, retries=3, start_period=12, root=True,
-              probe="curl", custom: str | None = None) -> Path:
+def _services(
+    tmp_path: Path,
+    *,
+    interval=5,
+    timeout=2,
+    retries=3,
+    start_period=12,
+    root=True,
+    probe="curl",
+    custom: str | None = None,
+) -> Path:
     services = tmp_path / "services"
     services.mkdir(exist_ok=True)
-    lines = ["name: web", "image: example/web:1", "port: 8888", "sizes: [small]", "health_check:",
-             f"  use_container_root: {'true' if root else 'false'}", f"  interval: {interval}",
-             f"  timeout: {timeout}", f"  retries: {retries}", f"  start_period: {start_period}"]
+    lines = [
+        "name: web",
+        "image: example/web:1",
+        "port: 8888",
+        "sizes: [small]",
+        "health_check:",
+        f"  use_container_root: {'true' if root else 'false'}",
+        f"  interval: {interval}",
+        f"  timeout: {timeout}",
+        f"  retries: {retries}",
+        f"  start_period: {start_period}",
+    ]
     lines.append(f"  custom_health_command: {custom}" if custom else f"  probe: {probe}")
     (services / "web.yaml").write_text("\n".join(lines) + "\n")
     return services
@@ -46,8 +65,19 @@ def _check(services: Path, port: int, prefix: str | None = None) -> tuple[Render
 
 
 def _cli(services: Path, *argv: str) -> int:
-    return main(["probe", "web", "--services-dir", str(services), "--sizes-file", str(DEFAULT_SIZES_FILE),
-                 "--speed", str(SPEED), *argv])
+    return main(
+        [
+            "probe",
+            "web",
+            "--services-dir",
+            str(services),
+            "--sizes-file",
+            str(DEFAULT_SIZES_FILE),
+            "--speed",
+            str(SPEED),
+            *argv,
+        ]
+    )
 
 
 def _rows(out: str) -> list[tuple[str, ...]]:
@@ -57,7 +87,7 @@ def _rows(out: str) -> list[tuple[str, ...]]:
 def _assert_schedule(records, *, interval: float, first: float) -> None:
     """classic: each probe starts `interval` after the previous one *ended* (probes never overlap)."""
     assert records[0].start == first
-    for before, after in zip(records, records[1:]):
+    for before, after in itertools.pairwise(records):
         assert after.start == pytest.approx(before.end + interval, abs=1e-9)
 
 
@@ -113,8 +143,12 @@ def test_ready_from_third_request_healthy_at_third_probe(tmp_path, serve, capsys
     rows = _rows(out)
     assert code == 0
     assert [(r[3], r[4], r[5]) for r in rows] == [
-        ("1", "no (start period)", STARTING), ("1", "no (start period)", STARTING),
-        ("0", "-", HEALTHY), ("0", "-", HEALTHY), ("0", "-", HEALTHY)]
+        ("1", "no (start period)", STARTING),
+        ("1", "no (start period)", STARTING),
+        ("0", "-", HEALTHY),
+        ("0", "-", HEALTHY),
+        ("0", "-", HEALTHY),
+    ]
     assert [s.status for s in server.seen] == [503, 503, 200, 200, 200]
     assert re.search(r"final: healthy after 5 probes \(first healthy at t=15\.\d+s\)", out), out
 
@@ -139,8 +173,9 @@ def test_ready_at_a_time_success_counts_at_once_inside_start_period(tmp_path, se
 
 
 def test_probe_past_timeout_is_killed_and_counts(probe_path):
-    check = RenderedHealthCheck(command=("CMD-SHELL", "sleep 30"), interval=5, timeout=0.3, retries=1,
-                                start_period=0, port=0, url=None)
+    check = RenderedHealthCheck(
+        command=("CMD-SHELL", "sleep 30"), interval=5, timeout=0.3, retries=1, start_period=0, port=0, url=None
+    )
     result = watch(check, env=probe_env(None, path=probe_path), speed=SPEED)
     (record,) = result.records
     assert record.run.timed_out and record.counted and result.status == UNHEALTHY
@@ -190,12 +225,15 @@ def test_bounds_stop_a_run_that_is_still_starting(tmp_path, refused_port, capsys
     assert len(_rows(capsys.readouterr().out)) == 1
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--base-url", "https://127.0.0.1:8443"], "expected http://HOST:PORT"),
-    (["--base-url", "http://127.0.0.1:8888/user/alice/"], "use --prefix"),
-    (["--base-url", "http://127.0.0.1:99999"], "--base-url"),
-    (["--base-url", "http://127.0.0.1:8888", "--prefix", "user/alice"], "start and end with '/'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--base-url", "https://127.0.0.1:8443"], "expected http://HOST:PORT"),
+        (["--base-url", "http://127.0.0.1:8888/user/alice/"], "use --prefix"),
+        (["--base-url", "http://127.0.0.1:99999"], "--base-url"),
+        (["--base-url", "http://127.0.0.1:8888", "--prefix", "user/alice"], "start and end with '/'"),
+    ],
+)
 def test_usage_errors_exit_2(argv, message, tmp_path, capsys):
     assert _cli(_services(tmp_path), *argv) == 2
     assert message in capsys.readouterr().err
@@ -203,8 +241,21 @@ def test_usage_errors_exit_2(argv, message, tmp_path, capsys):
 
 def test_unknown_service_and_bad_specs_exit_2(tmp_path, capsys):
     services = _services(tmp_path)
-    assert main(["probe", "nope", "--services-dir", str(services), "--sizes-file", str(DEFAULT_SIZES_FILE),
-                 "--base-url", "http://127.0.0.1:8888"]) == 2
+    assert (
+        main(
+            [
+                "probe",
+                "nope",
+                "--services-dir",
+                str(services),
+                "--sizes-file",
+                str(DEFAULT_SIZES_FILE),
+                "--base-url",
+                "http://127.0.0.1:8888",
+            ]
+        )
+        == 2
+    )
     assert "unknown service 'nope'" in capsys.readouterr().err
     (services / "web.yaml").write_text((services / "web.yaml").read_text().replace("retries: 3", "retries: 0"))
     assert _cli(services, "--base-url", "http://127.0.0.1:8888") == 2
@@ -221,8 +272,16 @@ def test_argparse_errors_exit_2(tmp_path, capsys):
 def test_help_explains_schedule_and_exit_codes(capsys):
     assert main(["probe", "--help"]) == 0
     text = capsys.readouterr().out
-    for needle in ("--base-url", "--speed", "--prefix", "--profile", "start-interval", "exit status",
-                   "not counted", "killed at the health-check timeout"):
+    for needle in (
+        "--base-url",
+        "--speed",
+        "--prefix",
+        "--profile",
+        "start-interval",
+        "exit status",
+        "not counted",
+        "killed at the health-check timeout",
+    ):
         assert needle in text, needle
 
 

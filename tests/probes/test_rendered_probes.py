@@ -49,9 +49,11 @@ def _cases() -> list[tuple[str, str, str]]:
 
 def _yaml(kind: str, variant: str) -> str:
     root = "true" if VARIANTS[variant][0] else "false"
-    return (f"name: {kind}-{variant}\nimage: example/{kind}:1\nsizes: [small]\n"
-            f"health_check:\n  endpoint: {ENDPOINT}\n  use_container_root: {root}\n  probe: {kind}\n"
-            f"  interval: 5\n  timeout: {TIMEOUT}\n  retries: 3\n  start_period: 0\n")
+    return (
+        f"name: {kind}-{variant}\nimage: example/{kind}:1\nsizes: [small]\n"
+        f"health_check:\n  endpoint: {ENDPOINT}\n  use_container_root: {root}\n  probe: {kind}\n"
+        f"  interval: 5\n  timeout: {TIMEOUT}\n  retries: 3\n  start_period: 0\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def outcomes(specs, serve, refused_port, probe_path) -> dict[tuple[str, str, str
         return Outcome(check.command, result, tuple(server.paths) if server else ())
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(cases, pool.map(run, cases)))
+        return dict(zip(cases, pool.map(run, cases), strict=True))
 
 
 def _case_ids() -> list:
@@ -163,9 +165,15 @@ def test_rendered_commands_snapshot(specs, snapshot):
     for kind in KINDS:
         for variant in ("root", "prefix"):
             spec = dataclasses.replace(specs[kind, variant], port=EXAMPLE_PORT)
-            spec = dataclasses.replace(spec, health_check=dataclasses.replace(
-                spec.health_check, health_check_port=EXAMPLE_HEALTH_PORT, timeout=10, interval=15))
+            spec = dataclasses.replace(
+                spec,
+                health_check=dataclasses.replace(
+                    spec.health_check, health_check_port=EXAMPLE_HEALTH_PORT, timeout=10, interval=15
+                ),
+            )
             rendered[f"{kind}/{variant}"] = render_health_check(spec).to_ecs()
     assert rendered["curl/root"]["command"] == [
-        "CMD-SHELL", "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:3000/api/health || exit 1"]
+        "CMD-SHELL",
+        "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:3000/api/health || exit 1",
+    ]
     assert snapshot(extension_class=JSONSnapshotExtension) == rendered

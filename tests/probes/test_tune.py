@@ -43,8 +43,10 @@ def _tree(tmp_path: Path, text: str = COMMENTED, name: str = "web") -> Path:
     services = tmp_path / "services"
     services.mkdir(exist_ok=True)
     (services / f"{name}.yaml").write_text(text)
-    (services / "other.yaml").write_text("name: other\nimage: x/y:1\nsizes: [small]\nhealth_check:\n"
-                                         "  interval: 30\n  timeout: 5\n  retries: 3\n  start_period: 0\n")
+    (services / "other.yaml").write_text(
+        "name: other\nimage: x/y:1\nsizes: [small]\nhealth_check:\n"
+        "  interval: 30\n  timeout: 5\n  retries: 3\n  start_period: 0\n"
+    )
     return services
 
 
@@ -64,39 +66,62 @@ def _spec(services: Path, name: str = "web"):
 
 # --- samples -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "column", "expected"), [
-    ("30\n31.5\n29\n", None, (30.0, 31.5, 29.0)),
-    ("seconds\n30\n\n# a restart we ignore\n40\n", None, (30.0, 40.0)),
-    ("task,seconds,ok\na,30,1\nb,41.5,1\n", "seconds", (30.0, 41.5)),
-    ("a,30,1\nb,41.5,1\n", "2", (30.0, 41.5)),
-    ("task,seconds\na,30\n", "2", (30.0,)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "column", "expected"),
+    [
+        ("30\n31.5\n29\n", None, (30.0, 31.5, 29.0)),
+        ("seconds\n30\n\n# a restart we ignore\n40\n", None, (30.0, 40.0)),
+        ("task,seconds,ok\na,30,1\nb,41.5,1\n", "seconds", (30.0, 41.5)),
+        ("a,30,1\nb,41.5,1\n", "2", (30.0, 41.5)),
+        ("task,seconds\na,30\n", "2", (30.0,)),
+    ],
+)
 def test_csv_samples(tmp_path, text, column, expected):
     assert read_samples(_samples(tmp_path, text), column=column) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[30, 31.5, 2e1]", (30.0, 31.5, 20.0)),
-    ('{"samples": [12, 13],\n "source": "cloudwatch"}', (12.0, 13.0)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[30, 31.5, 2e1]", (30.0, 31.5, 20.0)),
+        ('{"samples": [12, 13],\n "source": "cloudwatch"}', (12.0, 13.0)),
+    ],
+)
 def test_json_samples(tmp_path, text, expected):
     assert read_samples(_samples(tmp_path, text, "s.json")) == expected
 
 
-@pytest.mark.parametrize(("text", "column", "errors"), [
-    ("seconds\n30\nabc\n-4\n\n0\n", None, [
-        "samples.csv:3: seconds: 'abc' is not a number of seconds",
-        "samples.csv:4: seconds: -4: expected a start-up time in seconds greater than 0",
-        "samples.csv:6: seconds: 0: expected a start-up time in seconds greater than 0"]),
-    ("task,seconds\na,30\nb\n", "seconds", ["samples.csv:3: seconds: missing value"]),
-    ("task,seconds\na,30\n", None, [
-        "samples.csv:1: $: 2 columns (task, seconds); choose one with --column NAME or --column NUMBER (1-based)"]),
-    ("task,seconds\na,30\n", "secs", ["samples.csv:1: $: no column 'secs'; columns: task, seconds"]),
-    ("# nothing yet\n\n", None, ["samples.csv:1: $: no samples: expected one start-up time in seconds per start"]),
-    ("30\ninf\nnan\n", None, [
-        "samples.csv:2: samples: inf: expected a start-up time in seconds greater than 0",
-        "samples.csv:3: samples: nan: expected a start-up time in seconds greater than 0"]),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "errors"),
+    [
+        (
+            "seconds\n30\nabc\n-4\n\n0\n",
+            None,
+            [
+                "samples.csv:3: seconds: 'abc' is not a number of seconds",
+                "samples.csv:4: seconds: -4: expected a start-up time in seconds greater than 0",
+                "samples.csv:6: seconds: 0: expected a start-up time in seconds greater than 0",
+            ],
+        ),
+        ("task,seconds\na,30\nb\n", "seconds", ["samples.csv:3: seconds: missing value"]),
+        (
+            "task,seconds\na,30\n",
+            None,
+            ["samples.csv:1: $: 2 columns (task, seconds); choose one with --column NAME or --column NUMBER (1-based)"],
+        ),
+        ("task,seconds\na,30\n", "secs", ["samples.csv:1: $: no column 'secs'; columns: task, seconds"]),
+        ("# nothing yet\n\n", None, ["samples.csv:1: $: no samples: expected one start-up time in seconds per start"]),
+        (
+            "30\ninf\nnan\n",
+            None,
+            [
+                "samples.csv:2: samples: inf: expected a start-up time in seconds greater than 0",
+                "samples.csv:3: samples: nan: expected a start-up time in seconds greater than 0",
+            ],
+        ),
+    ],
+)
 def test_bad_csv_samples_list_every_error_with_its_line(tmp_path, monkeypatch, text, column, errors):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SpecErrors) as excinfo:
@@ -104,14 +129,21 @@ def test_bad_csv_samples_list_every_error_with_its_line(tmp_path, monkeypatch, t
     assert excinfo.value.lines() == errors
 
 
-@pytest.mark.parametrize(("text", "errors"), [
-    ('{"samples": [30,\n  "40",\n  true, 12]}', [
-        "s.json:2: samples[1]: '40' is not a number of seconds",
-        "s.json:3: samples[2]: True is not a number of seconds"]),
-    ("[30,\n 31,\n]", ["s.json:3: $: invalid JSON: Expecting value (column 1)"]),
-    ('{"starts": [30]}', ['s.json:1: $: expected a list of numbers or {"samples": [numbers]}']),
-    ("[\n 1,\n -2\n]", ["s.json:3: [1]: -2: expected a start-up time in seconds greater than 0"]),
-])
+@pytest.mark.parametrize(
+    ("text", "errors"),
+    [
+        (
+            '{"samples": [30,\n  "40",\n  true, 12]}',
+            [
+                "s.json:2: samples[1]: '40' is not a number of seconds",
+                "s.json:3: samples[2]: True is not a number of seconds",
+            ],
+        ),
+        ("[30,\n 31,\n]", ["s.json:3: $: invalid JSON: Expecting value (column 1)"]),
+        ('{"starts": [30]}', ['s.json:1: $: expected a list of numbers or {"samples": [numbers]}']),
+        ("[\n 1,\n -2\n]", ["s.json:3: [1]: -2: expected a start-up time in seconds greater than 0"]),
+    ],
+)
 def test_bad_json_samples_name_line_and_element(tmp_path, monkeypatch, text, errors):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SpecErrors) as excinfo:
@@ -130,12 +162,16 @@ def test_bad_samples_exit_1_without_traceback_and_write_nothing(tmp_path, capsys
 
 # --- statistics and rules ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("samples", "median", "p95"), [
-    (range(1, 21), 10.5, 19.0),  # nearest rank: ceil(0.95 × 20) = 19th
-    (range(1, 101), 50.5, 95.0),
-    ([30, 40, 35], 35.0, 40.0),  # fewer than 20: the slowest start
-    ([30.66], 30.7, 30.7),  # written with one decimal
-])
+
+@pytest.mark.parametrize(
+    ("samples", "median", "p95"),
+    [
+        (range(1, 21), 10.5, 19.0),  # nearest rank: ceil(0.95 × 20) = 19th
+        (range(1, 101), 50.5, 95.0),
+        ([30, 40, 35], 35.0, 40.0),  # fewer than 20: the slowest start
+        ([30.66], 30.7, 30.7),  # written with one decimal
+    ],
+)
 def test_startup_statistics(samples, median, p95):
     stats = StartupStats.of([float(s) for s in samples])
     assert (stats.median, stats.p95) == (median, p95)
@@ -146,8 +182,10 @@ def _values(tmp_path, text: str, samples) -> dict:
 
 
 def _hc(interval=15, timeout=10, retries=8, start_period=45, efs=False) -> str:
-    return (f"name: web\nimage: x/y:1\nsizes: [small]\nefs_backed: {'true' if efs else 'false'}\nhealth_check:\n"
-            f"  interval: {interval}\n  timeout: {timeout}\n  retries: {retries}\n  start_period: {start_period}\n")
+    return (
+        f"name: web\nimage: x/y:1\nsizes: [small]\nefs_backed: {'true' if efs else 'false'}\nhealth_check:\n"
+        f"  interval: {interval}\n  timeout: {timeout}\n  retries: {retries}\n  start_period: {start_period}\n"
+    )
 
 
 def test_start_period_is_ceil_p95_times_1_5_of_the_written_p95(tmp_path):
@@ -162,26 +200,32 @@ def test_start_period_is_clamped_to_300_and_said_so(tmp_path):
     assert any("375 s exceeds the ECS maximum start_period 300 s" in n for n in proposal.notes)
 
 
-@pytest.mark.parametrize(("interval", "timeout", "efs", "expected"), [
-    (15, 10, False, 10),  # within 5..14: kept
-    (15, 15, False, 14),  # must stay below the interval
-    (30, 3, False, 5),  # at least 5 s
-    (30, 5, True, 10),  # EFS-backed: at least 10 s
-    (120, 60, False, 60),  # kept at the ECS maximum
-])
+@pytest.mark.parametrize(
+    ("interval", "timeout", "efs", "expected"),
+    [
+        (15, 10, False, 10),  # within 5..14: kept
+        (15, 15, False, 14),  # must stay below the interval
+        (30, 3, False, 5),  # at least 5 s
+        (30, 5, True, 10),  # EFS-backed: at least 10 s
+        (120, 60, False, 60),  # kept at the ECS maximum
+    ],
+)
 def test_timeout_rule(tmp_path, interval, timeout, efs, expected):
     values = _values(tmp_path, _hc(interval=interval, timeout=timeout, efs=efs), [20.0] * 20)
     assert values["health_check.timeout"][1] == expected
 
 
-@pytest.mark.parametrize(("interval", "retries", "expected", "note"), [
-    (15, 8, 8, False),  # 120 s: kept
-    (15, 3, 8, False),  # 45 s and risky: 8 (120 s)
-    (10, 10, 10, False),  # 100 s: kept
-    (20, 8, 6, False),  # 160 s: 6 (120 s) is the closest to 8 inside the window
-    (30, 8, 8, True),  # 240 s and nothing in 5..10 fits: kept, with a note
-    (30, 3, 5, True),  # nothing fits: at least 5
-])
+@pytest.mark.parametrize(
+    ("interval", "retries", "expected", "note"),
+    [
+        (15, 8, 8, False),  # 120 s: kept
+        (15, 3, 8, False),  # 45 s and risky: 8 (120 s)
+        (10, 10, 10, False),  # 100 s: kept
+        (20, 8, 6, False),  # 160 s: 6 (120 s) is the closest to 8 inside the window
+        (30, 8, 8, True),  # 240 s and nothing in 5..10 fits: kept, with a note
+        (30, 3, 5, True),  # nothing fits: at least 5
+    ],
+)
 def test_retries_rule(tmp_path, interval, retries, expected, note):
     proposal = propose(_spec(_tree(tmp_path, _hc(interval=interval, timeout=5, retries=retries))), [20.0] * 20)
     assert {c.path[-1]: c.new for c in proposal.changes}["retries"] == expected
@@ -190,18 +234,28 @@ def test_retries_rule(tmp_path, interval, retries, expected, note):
 
 # --- the YAML edit -----------------------------------------------------------------------------
 
+
 def _comments(text: str) -> list[str]:
-    return [line[line.index("#"):] for line in text.splitlines() if "#" in line and "http" not in line]
+    return [line[line.index("#") :] for line in text.splitlines() if "#" in line and "http" not in line]
 
 
 def test_edit_changes_only_the_values_and_keeps_every_comment():
-    values = {("health_check", "start_period"): 63, ("health_check", "retries"): 8,
-              ("startup_seconds", "typical"): 31.5, ("startup_seconds", "p95"): 42}
+    values = {
+        ("health_check", "start_period"): 63,
+        ("health_check", "retries"): 8,
+        ("startup_seconds", "typical"): 31.5,
+        ("startup_seconds", "p95"): 42,
+    }
     new = apply_values(COMMENTED, values)
     assert _comments(new) == _comments(COMMENTED)
     old_lines, new_lines = COMMENTED.splitlines(), new.splitlines()
     assert [line for line in new_lines if line not in old_lines] == [
-        "startup_seconds:", "  typical: 31.5", "  p95: 42", "  retries: 8     # too few", "  start_period: 63"]
+        "startup_seconds:",
+        "  typical: 31.5",
+        "  p95: 42",
+        "  retries: 8     # too few",
+        "  start_period: 63",
+    ]
     assert [line for line in old_lines if line not in new_lines] == ["  retries: 3     # too few", "  start_period: 45"]
     # the new section goes above the comment block that introduces health_check
     assert new.index("startup_seconds:") < new.index("# The probe:") < new.index("health_check:")
@@ -210,23 +264,28 @@ def test_edit_changes_only_the_values_and_keeps_every_comment():
     assert data["health_check"]["retries"] == 8 and data["sizes"] == ["small", "medium"]
 
 
-@pytest.mark.parametrize(("before", "after"), [
-    ("startup_seconds: {typical: 30}\n", "startup_seconds: {typical: 31.5, p95: 42}\n"),
-    ("startup_seconds:\n    typical: 30   # old\n", "startup_seconds:\n    typical: 31.5   # old\n    p95: 42\n"),
-    ("startup_seconds:\n  p95: 50\n", "startup_seconds:\n  p95: 42\n  typical: 31.5\n"),
-])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("startup_seconds: {typical: 30}\n", "startup_seconds: {typical: 31.5, p95: 42}\n"),
+        ("startup_seconds:\n    typical: 30   # old\n", "startup_seconds:\n    typical: 31.5   # old\n    p95: 42\n"),
+        ("startup_seconds:\n  p95: 50\n", "startup_seconds:\n  p95: 42\n  typical: 31.5\n"),
+    ],
+)
 def test_edit_fills_in_an_existing_startup_section(before, after):
     text = "name: web\n" + before + "health_check: {interval: 15, timeout: 10, retries: 3, start_period: 45}\n"
-    new = apply_values(text, {("startup_seconds", "typical"): 31.5, ("startup_seconds", "p95"): 42,
-                              ("health_check", "retries"): 8})
-    assert new == ("name: web\n" + after
-                   + "health_check: {interval: 15, timeout: 10, retries: 8, start_period: 45}\n")
+    new = apply_values(
+        text, {("startup_seconds", "typical"): 31.5, ("startup_seconds", "p95"): 42, ("health_check", "retries"): 8}
+    )
+    assert new == ("name: web\n" + after + "health_check: {interval: 15, timeout: 10, retries: 8, start_period: 45}\n")
 
 
 def test_edit_keeps_crlf_and_a_missing_final_newline():
     text = "name: web\r\nhealth_check:\r\n  retries: 3\r\n  start_period: 45"
     new = apply_values(text, {("health_check", "start_period"): 60, ("startup_seconds", "p95"): 40})
-    assert new == "name: web\r\nstartup_seconds:\r\n  p95: 40\r\nhealth_check:\r\n  retries: 3\r\n  start_period: 60\r\n"
+    assert (
+        new == "name: web\r\nstartup_seconds:\r\n  p95: 40\r\nhealth_check:\r\n  retries: 3\r\n  start_period: 60\r\n"
+    )
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -298,6 +357,15 @@ def test_unknown_service_and_invalid_catalog(tmp_path, capsys):
 def test_help_states_the_rules(capsys):
     assert main(["tune", "--help"]) == 0
     text = capsys.readouterr().out
-    for needle in ("ceil(P95 x 1.5)", "nearest rank", "0-300 s", "timeout < interval", "60-120 s",
-                   "closest to 8", "--write", "exit status", "--column"):
+    for needle in (
+        "ceil(P95 x 1.5)",
+        "nearest rank",
+        "0-300 s",
+        "timeout < interval",
+        "60-120 s",
+        "closest to 8",
+        "--write",
+        "exit status",
+        "--column",
+    ):
         assert needle in text, needle

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -26,7 +26,8 @@ from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 from traitlets.config import Config
 
-from ecsspawner import ECSSpawner, reader, reaper, spawner as spawner_module
+from ecsspawner import ECSSpawner, reader, reaper
+from ecsspawner import spawner as spawner_module
 from hubspec import load_catalog
 
 REGION = "us-east-1"
@@ -69,9 +70,11 @@ class Aws:
         return {arn for arn, t in self.tasks().items() if t.last_status == "RUNNING" and t.desired_status == "RUNNING"}
 
     def age(self, arn: str, seconds: float) -> None:
-        self.task(arn).created_at = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+        self.task(arn).created_at = datetime.now(UTC) - timedelta(seconds=seconds)
 
-    def stop_behind_hubs_back(self, arn: str, exit_code: int, reason: str = "Essential container in task exited") -> None:
+    def stop_behind_hubs_back(
+        self, arn: str, exit_code: int, reason: str = "Essential container in task exited"
+    ) -> None:
         task = self.task(arn)
         task.last_status = task.desired_status = "STOPPED"
         task.stop_code, task.stopped_reason = "EssentialContainerExited", reason
@@ -94,10 +97,14 @@ def _moto():
             for size in service.sizes:
                 spec = catalog.sizes[size]
                 ecs.register_task_definition(
-                    family=f"{PREFIX}-{service.name}-{size}", networkMode="awsvpc",
-                    requiresCompatibilities=["FARGATE"], cpu=str(spec.cpu), memory=str(spec.memory),
-                    containerDefinitions=[{"name": "notebook", "image": service.image,
-                                           "memory": spec.memory, "essential": True}],
+                    family=f"{PREFIX}-{service.name}-{size}",
+                    networkMode="awsvpc",
+                    requiresCompatibilities=["FARGATE"],
+                    cpu=str(spec.cpu),
+                    memory=str(spec.memory),
+                    containerDefinitions=[
+                        {"name": "notebook", "image": service.image, "memory": spec.memory, "essential": True}
+                    ],
                 )
         yield subnet, sg, ecs
     state_manager.unset_transition("ecs::task")
@@ -185,15 +192,19 @@ class MiniHub:
         self.db.commit()
         return spawner
 
-    def restart(self) -> "MiniHub":
+    def restart(self) -> MiniHub:
         """A new hub process on the same database: nothing loaded, state only in orm_spawner.state."""
         return make_hub(self.db, self.settings["config"])
 
 
 def make_hub(db: Any, config: Config) -> MiniHub:
-    settings: dict = {"hub": Hub(base_url="/hub/", ip="10.0.0.5", port=8081),  # a real IP: no gethostname()
-                      "spawner_class": ECSSpawner, "config": config,
-                      "allow_named_servers": True, "base_url": "/"}
+    settings: dict = {
+        "hub": Hub(base_url="/hub/", ip="10.0.0.5", port=8081),  # a real IP: no gethostname()
+        "spawner_class": ECSSpawner,
+        "config": config,
+        "allow_named_servers": True,
+        "base_url": "/",
+    }
     users = UserDict(db_factory=lambda: db, settings=settings)
     settings["users"] = users
     return MiniHub(db=db, users=users, settings=settings)

@@ -16,8 +16,9 @@ ARN = "arn:aws:ecs:us-east-1:123456789012:task/hub-cluster/0123456789abcdef01234
 def loaded_spawner(hub, aws, client, *, launched_ago: float = 600.0):
     """A spawner restored from saved state (as after a hub restart), talking to `client`."""
     spawner = hub.spawner(hub.user("alice"), "")
-    spawner.load_state({"task_arn": ARN, "cluster": aws.cluster, "spawn_id": "s1",
-                        "launched_at": time.time() - launched_ago})
+    spawner.load_state(
+        {"task_arn": ARN, "cluster": aws.cluster, "spawn_id": "s1", "launched_at": time.time() - launched_ago}
+    )
     spawner.client_factory = lambda: client
     return spawner
 
@@ -29,8 +30,13 @@ def describe_params(aws):
 @pytest.mark.parametrize("code, status", [("ThrottlingException", 400), ("ServerException", 500)])
 def test_throttling_or_server_error_makes_poll_return_none(hub, aws, code, status):
     client, stub = aws.stubbed()
-    stub.add_client_error("describe_tasks", service_error_code=code, service_message="Rate exceeded",
-                          http_status_code=status, expected_params=describe_params(aws))
+    stub.add_client_error(
+        "describe_tasks",
+        service_error_code=code,
+        service_message="Rate exceeded",
+        http_status_code=status,
+        expected_params=describe_params(aws),
+    )
     with stub:
         assert asyncio.run(loaded_spawner(hub, aws, client).poll()) is None
         stub.assert_no_pending_responses()
@@ -39,8 +45,11 @@ def test_throttling_or_server_error_makes_poll_return_none(hub, aws, code, statu
 @pytest.mark.parametrize("launched_ago, expected", [(5.0, None), (600.0, 0)])
 def test_missing_task_is_starting_within_grace_then_dead(hub, aws, launched_ago, expected):
     client, stub = aws.stubbed()
-    stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": ARN, "reason": "MISSING"}]},
-                      expected_params=describe_params(aws))
+    stub.add_response(
+        "describe_tasks",
+        {"tasks": [], "failures": [{"arn": ARN, "reason": "MISSING"}]},
+        expected_params=describe_params(aws),
+    )
     with stub:
         spawner = loaded_spawner(hub, aws, client, launched_ago=launched_ago)
         assert asyncio.run(spawner.poll()) == expected
@@ -48,8 +57,12 @@ def test_missing_task_is_starting_within_grace_then_dead(hub, aws, launched_ago,
 
 def test_stop_of_a_task_ecs_no_longer_knows_succeeds(hub, aws):
     client, stub = aws.stubbed()
-    stub.add_client_error("stop_task", service_error_code="InvalidParameterException",
-                          service_message="The referenced task was not found.", http_status_code=400)
+    stub.add_client_error(
+        "stop_task",
+        service_error_code="InvalidParameterException",
+        service_message="The referenced task was not found.",
+        http_status_code=400,
+    )
     with stub:
         asyncio.run(loaded_spawner(hub, aws, client).stop())
         stub.assert_no_pending_responses()
@@ -59,8 +72,11 @@ def test_stop_retries_transient_errors_until_stopped(hub, aws):
     client, stub = aws.stubbed()
     stub.add_client_error("stop_task", service_error_code="ThrottlingException", http_status_code=400)
     stub.add_client_error("stop_task", service_error_code="ServerException", http_status_code=500)
-    stub.add_response("stop_task", {"task": {"taskArn": ARN, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}},
-                      expected_params={"cluster": aws.cluster, "task": ARN, "reason": "stopped by JupyterHub"})
+    stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": ARN, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}},
+        expected_params={"cluster": aws.cluster, "task": ARN, "reason": "stopped by JupyterHub"},
+    )
     with stub:
         asyncio.run(loaded_spawner(hub, aws, client).stop())
         stub.assert_no_pending_responses()
@@ -85,8 +101,10 @@ def test_stop_twice_on_moto_is_idempotent(hub, aws):
 
 def test_describe_failure_other_than_missing_is_an_error_not_a_death(aws):
     client, stub = aws.stubbed()
-    stub.add_response("describe_tasks", {"tasks": [], "failures": [
-        {"arn": ARN, "reason": "ACCESS_DENIED", "detail": "not authorized"}]})
+    stub.add_response(
+        "describe_tasks",
+        {"tasks": [], "failures": [{"arn": ARN, "reason": "ACCESS_DENIED", "detail": "not authorized"}]},
+    )
     with stub:
         lookup = asyncio.run(TaskReader(client=client, cluster=aws.cluster).get(ARN))
     assert lookup.error == "ACCESS_DENIED: not authorized" and not lookup.missing

@@ -11,7 +11,9 @@ N_USERS, SERVERS_EACH = 50, 5  # 250 servers
 def count_describe_calls(client) -> list:
     """Counts real botocore DescribeTasks requests (the client's own event hook, no fake)."""
     calls: list = []
-    client.meta.events.register("before-parameter-build.ecs.DescribeTasks", lambda params, **_: calls.append(len(params["tasks"])))
+    client.meta.events.register(
+        "before-parameter-build.ecs.DescribeTasks", lambda params, **_: calls.append(len(params["tasks"]))
+    )
     return calls
 
 
@@ -27,12 +29,22 @@ def restarted_hub_with_servers(hub, aws) -> list:
             spawner = hub.spawner(user, f"s{s}")
             ident, spawn_id = spawner.identity, f"spawn-{u}-{s}"
             reply = client.run_task(
-                cluster=aws.cluster, taskDefinition=f"{aws.PREFIX}-lab-small", launchType="FARGATE",
-                startedBy=ident.started_by, tags=ident.tags(spawn_id), clientToken=spawn_id,
-                networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet],
-                                                              "securityGroups": [aws.security_group]}})
-            spawner.orm_spawner.state = {"task_arn": reply["tasks"][0]["taskArn"], "cluster": aws.cluster,
-                                         "spawn_id": spawn_id, "launched_at": time.time() - 3600}
+                cluster=aws.cluster,
+                taskDefinition=f"{aws.PREFIX}-lab-small",
+                launchType="FARGATE",
+                startedBy=ident.started_by,
+                tags=ident.tags(spawn_id),
+                clientToken=spawn_id,
+                networkConfiguration={
+                    "awsvpcConfiguration": {"subnets": [aws.subnet], "securityGroups": [aws.security_group]}
+                },
+            )
+            spawner.orm_spawner.state = {
+                "task_arn": reply["tasks"][0]["taskArn"],
+                "cluster": aws.cluster,
+                "spawn_id": spawn_id,
+                "launched_at": time.time() - 3600,
+            }
     hub.db.commit()
     restarted = hub.restart()
     return [restarted.users[f"user{u}"].spawners[f"s{s}"] for u in range(N_USERS) for s in range(SERVERS_EACH)]

@@ -24,10 +24,13 @@ def test_spawner_imports_without_aws_cdk():
     assert out.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("trait, value, message", [
-    ("hub_id", "hub with spaces", "ECSSpawner.hub_id 'hub with spaces' must be 1-64 of letters"),
-    ("prefix", "bad/prefix", "ECSSpawner.prefix 'bad/prefix' may hold only letters, digits, '_' and '-'"),
-])
+@pytest.mark.parametrize(
+    "trait, value, message",
+    [
+        ("hub_id", "hub with spaces", "ECSSpawner.hub_id 'hub with spaces' must be 1-64 of letters"),
+        ("prefix", "bad/prefix", "ECSSpawner.prefix 'bad/prefix' may hold only letters, digits, '_' and '-'"),
+    ],
+)
 def test_bad_hub_id_or_prefix_is_refused_with_a_clear_message(trait, value, message):
     with pytest.raises(TraitError, match=message.replace("(", r"\(")):
         ECSSpawner(**{trait: value})
@@ -50,7 +53,10 @@ def test_options_form_offers_the_catalog_and_parses_back(hub):
     assert '<option value="lab" selected>' in form
     assert '<option value="xlarge">xlarge (4 vCPU, 16 GiB)</option>' in form
     assert spawner.run_options_from_form({"service": ["waiide"], "size": [""]}) == {"service": "waiide"}
-    assert spawner.run_options_from_form({"service": ["chat"], "size": ["small"]}) == {"service": "chat", "size": "small"}
+    assert spawner.run_options_from_form({"service": ["chat"], "size": ["small"]}) == {
+        "service": "chat",
+        "size": "small",
+    }
 
 
 def test_example_config_loads_and_configures_the_spawner(monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from jupyterhub.spawner import SpawnException
@@ -11,7 +11,6 @@ from prometheus_client import REGISTRY
 
 from ecsspawner import reader as reader_module
 from ecsspawner.identity import TAG_HUB, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
-
 
 HUB_ID, PREFIX = "hub-a", "test-hub"  # as in conftest.py
 
@@ -21,8 +20,9 @@ def run(coro):
 
 
 def test_start_poll_stop_poll(hub, aws):
-    running_count = lambda: REGISTRY.get_sample_value(  # noqa: E731
-        "ecsspawner_time_to_running_seconds_count", {"service": "lab", "size": "small"}) or 0
+    running_count = lambda: (
+        REGISTRY.get_sample_value("ecsspawner_time_to_running_seconds_count", {"service": "lab", "size": "small"}) or 0
+    )
     before = running_count()
 
     async def scenario():
@@ -41,7 +41,7 @@ def test_start_poll_stop_poll(hub, aws):
         return arn
 
     arn = run(scenario())
-    assert arn.startswith(f"arn:aws:ecs:us-east-1:123456789012:task/")
+    assert arn.startswith("arn:aws:ecs:us-east-1:123456789012:task/")
 
 
 def test_launch_uses_family_identity_tags_and_hub_environment(hub, aws):
@@ -75,10 +75,13 @@ def test_default_options_take_the_default_service_and_its_default_size(hub, aws)
     assert aws.task(spawner.task_arn).task_definition_arn.split("/")[-1] == f"{PREFIX}-lab-medium:1"
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"service": "nope"}, "unknown service 'nope'; choose one of: chat, lab, waiide"),
-    ({"service": "chat", "size": "xlarge"}, "service 'chat' has no size 'xlarge'; choose one of: small, medium"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"service": "nope"}, "unknown service 'nope'; choose one of: chat, lab, waiide"),
+        ({"service": "chat", "size": "xlarge"}, "service 'chat' has no size 'xlarge'; choose one of: small, medium"),
+    ],
+)
 def test_unknown_service_or_size_is_a_clear_error_and_launches_nothing(hub, aws, options, message):
     with pytest.raises(SpawnException) as err:
         run(hub.spawn(hub.user("dave"), "", options))
@@ -143,7 +146,9 @@ def test_task_stopping_during_start_raises_with_its_stopped_reason(hub, aws):
         async def kill_when_launched():
             while not spawner.task_arn:
                 await asyncio.sleep(0.005)
-            aws.stop_behind_hubs_back(spawner.task_arn, exit_code=1, reason="CannotPullContainerError: pull access denied")
+            aws.stop_behind_hubs_back(
+                spawner.task_arn, exit_code=1, reason="CannotPullContainerError: pull access denied"
+            )
 
         spawner.server = None
         await asyncio.gather(spawner.start(), kill_when_launched())
@@ -159,11 +164,13 @@ def test_prefer_ecs_health_waits_for_healthy_and_reports_each_phase(hub, aws):
     def provisioning(parsed, **_):
         task = aws.task(parsed["tasks"][0]["taskArn"])
         task.last_status = "PENDING"
-        task.pull_started_at = datetime.now(timezone.utc)
+        task.pull_started_at = datetime.now(UTC)
 
     client.meta.events.register("after-call.ecs.RunTask", provisioning)
-    healthy = lambda: REGISTRY.get_sample_value(  # noqa: E731
-        "ecsspawner_time_to_healthy_seconds_count", {"service": "waiide", "size": "small"}) or 0
+    healthy = lambda: (
+        REGISTRY.get_sample_value("ecsspawner_time_to_healthy_seconds_count", {"service": "waiide", "size": "small"})
+        or 0
+    )
     before = healthy()
 
     async def scenario():
@@ -176,7 +183,7 @@ def test_prefer_ecs_health_waits_for_healthy_and_reports_each_phase(hub, aws):
                 events.append(event)
                 task = aws.task(spawner.task_arn) if spawner.task_arn else None
                 if event["message"].startswith("Pulling"):
-                    task.pull_stopped_at, task.last_status = datetime.now(timezone.utc), "RUNNING"
+                    task.pull_stopped_at, task.last_status = datetime.now(UTC), "RUNNING"
                 elif event["message"].startswith("Waiting for the container health check"):
                     task.health_status = "HEALTHY"
 
@@ -190,18 +197,35 @@ def test_prefer_ecs_health_waits_for_healthy_and_reports_each_phase(hub, aws):
     assert port == 8070
     assert ip == aws.task(spawner.task_arn).attachments[0]["details"][4]["value"]
     assert [(e["progress"], e["message"].split(" ")[0]) for e in events] == [
-        (10, "Requesting"), (35, "Pulling"), (70, "Task"), (85, "Waiting"), (100, "Health")]
+        (10, "Requesting"),
+        (35, "Pulling"),
+        (70, "Task"),
+        (85, "Waiting"),
+        (100, "Health"),
+    ]
     assert healthy() == before + 1
 
 
 def test_runtask_failures_are_raised(hub, aws):
     client, stub = aws.stubbed()
     stub.add_response("list_tasks", {"taskArns": []})
-    stub.add_response("describe_task_definition", {"taskDefinition": {
-        "containerDefinitions": [{"name": "notebook", "essential": True}]}})
-    stub.add_response("run_task", {"tasks": [], "failures": [
-        {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x", "reason": "RESOURCE:ENI",
-         "detail": "no ENI available in subnet"}]})
+    stub.add_response(
+        "describe_task_definition",
+        {"taskDefinition": {"containerDefinitions": [{"name": "notebook", "essential": True}]}},
+    )
+    stub.add_response(
+        "run_task",
+        {
+            "tasks": [],
+            "failures": [
+                {
+                    "arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/x",
+                    "reason": "RESOURCE:ENI",
+                    "detail": "no ENI available in subnet",
+                }
+            ],
+        },
+    )
     stub.activate()
     spawner = hub.spawner(hub.user("jack"), "")
     spawner.client_factory = lambda: client
@@ -213,11 +237,17 @@ def test_runtask_failures_are_raised(hub, aws):
 def test_runtask_is_retried_when_throttled_and_refusals_are_clear_errors(hub, aws):
     client, stub = aws.stubbed()
     stub.add_response("list_tasks", {"taskArns": []})
-    stub.add_response("describe_task_definition", {"taskDefinition": {
-        "containerDefinitions": [{"name": "notebook", "essential": True}]}})
+    stub.add_response(
+        "describe_task_definition",
+        {"taskDefinition": {"containerDefinitions": [{"name": "notebook", "essential": True}]}},
+    )
     stub.add_client_error("run_task", service_error_code="ThrottlingException", http_status_code=400)
-    stub.add_client_error("run_task", service_error_code="ClientException", http_status_code=400,
-                          service_message="TaskDefinition is inactive")
+    stub.add_client_error(
+        "run_task",
+        service_error_code="ClientException",
+        http_status_code=400,
+        service_message="TaskDefinition is inactive",
+    )
     stub.activate()
     spawner = hub.spawner(hub.user("kim"), "")
     spawner.client_factory = lambda: client

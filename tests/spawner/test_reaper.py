@@ -31,9 +31,13 @@ def launch_untracked(aws, *, hub_id: str, user: str, server: str, spawn_id: str,
     """A task with a hub's tags that no spawner holds (its state was lost), created `age` seconds ago."""
     ident = ServerIdentity(hub_id, user, server)
     reply = aws.client().run_task(
-        cluster=aws.cluster, taskDefinition=f"{aws.PREFIX}-lab-small", launchType="FARGATE",
-        startedBy=ident.started_by, tags=ident.tags(spawn_id),
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet], "securityGroups": [aws.security_group]}})
+        cluster=aws.cluster,
+        taskDefinition=f"{aws.PREFIX}-lab-small",
+        launchType="FARGATE",
+        startedBy=ident.started_by,
+        tags=ident.tags(spawn_id),
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet], "securityGroups": [aws.security_group]}},
+    )
     arn = reply["tasks"][0]["taskArn"]
     aws.age(arn, age)
     return arn
@@ -107,7 +111,10 @@ def test_other_hubs_young_tasks_and_in_flight_spawns_are_left_alone(hub, aws):
     sweeps = [asyncio.run(reaper.sweep()) for _ in range(3)]
     assert aws.running() == {foreign, young, starting}
     assert {(d.task_arn, d.decision) for d in sweeps[-1]} == {
-        (foreign, "foreign"), (young, "young"), (starting, "starting")}
+        (foreign, "foreign"),
+        (young, "young"),
+        (starting, "starting"),
+    }
 
 
 def test_a_starting_server_held_only_in_memory_is_not_an_orphan(hub, aws):
@@ -145,8 +152,9 @@ def test_reaper_runs_once_per_hub_not_per_spawner(hub_with, aws):
 
         for name in ("a", "b", "c"):
             hub.spawner(hub.user(name), "")
-        return [t for t in asyncio.all_tasks() if t.get_name() == f"ecsspawner-reaper-{HUB_ID}"], \
-            reaper_module._running.get(HUB_ID)
+        return [
+            t for t in asyncio.all_tasks() if t.get_name() == f"ecsspawner-reaper-{HUB_ID}"
+        ], reaper_module._running.get(HUB_ID)
 
     tasks, registered = asyncio.run(scenario())
     assert len(tasks) == 1 and tasks[0] is registered

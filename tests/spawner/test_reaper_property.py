@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ecsspawner import spawner as spawner_module
 from ecsspawner.identity import ServerIdentity
@@ -31,7 +32,9 @@ servers = st.lists(
         st.sampled_from(KINDS),
         st.floats(min_value=0, max_value=50_000),
     ),
-    min_size=1, max_size=10, unique_by=lambda s: (s[0], s[1]),
+    min_size=1,
+    max_size=10,
+    unique_by=lambda s: (s[0], s[1]),
 )
 _clusters = itertools.count()
 
@@ -48,12 +51,17 @@ def test_reaper_never_stops_a_task_that_a_spawner_holds_or_is_starting(hub_with,
     def launch(user: str, server: str, kind: str, age: float, spawn_id: str) -> str:
         ident = ServerIdentity("hub-b" if kind == "foreign" else HUB_ID, user, server)
         reply = client.run_task(
-            cluster=cluster, taskDefinition=f"{aws.PREFIX}-lab-small", launchType="FARGATE",
-            startedBy=ident.started_by, tags=ident.tags(spawn_id),
-            networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet],
-                                                          "securityGroups": [aws.security_group]}})
+            cluster=cluster,
+            taskDefinition=f"{aws.PREFIX}-lab-small",
+            launchType="FARGATE",
+            startedBy=ident.started_by,
+            tags=ident.tags(spawn_id),
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": [aws.subnet], "securityGroups": [aws.security_group]}
+            },
+        )
         arn = reply["tasks"][0]["taskArn"]
-        aws.backend.tasks[cluster][arn].created_at = datetime.fromtimestamp(time.time() - age, timezone.utc)
+        aws.backend.tasks[cluster][arn].created_at = datetime.fromtimestamp(time.time() - age, UTC)
         return arn
 
     launched = []  # (arn, user, server, kind, age, spawn_id)

@@ -15,14 +15,28 @@ from hubspec.naming import check_prefix
 
 def test_chat_helper_matches_the_notes_shape_and_the_yaml():
     assert ChatConfigHelper.get_health_check_config() == {
-        "endpoint": "/health", "timeout": 10, "interval": 15, "retries": 8, "use_container_root": True,
-        "start_period": 45, "health_check_port": 3000, "prefer_ecs_health": True}
+        "endpoint": "/health",
+        "timeout": 10,
+        "interval": 15,
+        "retries": 8,
+        "use_container_root": True,
+        "start_period": 45,
+        "health_check_port": 3000,
+        "prefer_ecs_health": True,
+    }
 
 
 def test_waiide_helper_matches_the_yaml():
     assert WAIIDEConfigHelper.get_health_check_config() == {
-        "endpoint": "/health", "timeout": 10, "interval": 15, "retries": 8, "use_container_root": True,
-        "start_period": 45, "health_check_port": 8071, "prefer_ecs_health": True}
+        "endpoint": "/health",
+        "timeout": 10,
+        "interval": 15,
+        "retries": 8,
+        "use_container_root": True,
+        "start_period": 45,
+        "health_check_port": 8071,
+        "prefer_ecs_health": True,
+    }
 
 
 @pytest.mark.parametrize("helper", [ChatConfigHelper, WAIIDEConfigHelper, LabConfigHelper])
@@ -37,7 +51,8 @@ def test_helper_and_yaml_agree_field_by_field(helper: type[ServiceConfigHelper])
 def test_helper_reads_another_services_dir(tmp_path):
     (tmp_path / "services").mkdir()
     (tmp_path / "services" / "chat.yaml").write_text(
-        "name: chat\nimage: x\nsizes: [s]\nhealth_check: {interval: 20, timeout: 3, retries: 2, start_period: 0}\n")
+        "name: chat\nimage: x\nsizes: [s]\nhealth_check: {interval: 20, timeout: 3, retries: 2, start_period: 0}\n"
+    )
     (tmp_path / "sizes.yaml").write_text("sizes:\n  s: {cpu: 256, memory: 512}\n")
 
     class Custom(ChatConfigHelper):
@@ -49,8 +64,10 @@ def test_helper_reads_another_services_dir(tmp_path):
 
 
 def test_helpers_import_without_aws_cdk():
-    code = ("import sys, hubspec.helpers, hubspec.loader, hubspec.render; "
-            "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'jsii', 'constructs'))]")
+    code = (
+        "import sys, hubspec.helpers, hubspec.loader, hubspec.render; "
+        "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'jsii', 'constructs'))]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -50,10 +50,18 @@ def test_defaults_apply_to_minimal_service(load_case):
 def test_boundary_values_pass_through_unchanged(load_case):
     catalog = load_case(EXAMPLES / "good" / "boundaries")
     edge, low = catalog.service("edge_1"), catalog.service("low")
-    assert (edge.health_check.interval, edge.health_check.timeout, edge.health_check.retries,
-            edge.health_check.start_period) == (5, 5, 10, 300)
-    assert (low.health_check.interval, low.health_check.timeout, low.health_check.retries,
-            low.health_check.start_period) == (300, 2, 1, 0)
+    assert (
+        edge.health_check.interval,
+        edge.health_check.timeout,
+        edge.health_check.retries,
+        edge.health_check.start_period,
+    ) == (5, 5, 10, 300)
+    assert (
+        low.health_check.interval,
+        low.health_check.timeout,
+        low.health_check.retries,
+        low.health_check.start_period,
+    ) == (300, 2, 1, 0)
     assert (edge.port, edge.probe_port, low.port) == (65535, 1, 1)
     assert edge.default_size == "xlarge"
 

@@ -12,17 +12,33 @@ from hubspec import SpecErrors, load_catalog
 from hubspec.loader import DEFAULT_SIZES_FILE
 
 VALID = {
-    "name": "chat", "image": "example/chat:1", "port": 8888, "sizes": ["small"],
-    "health_check": {"endpoint": "/health", "interval": 15, "timeout": 10, "retries": 8, "start_period": 45,
-                     "use_container_root": True, "custom_health_command": "curl -f http://127.0.0.1:1/ || exit 1"},
+    "name": "chat",
+    "image": "example/chat:1",
+    "port": 8888,
+    "sizes": ["small"],
+    "health_check": {
+        "endpoint": "/health",
+        "interval": 15,
+        "timeout": 10,
+        "retries": 8,
+        "start_period": 45,
+        "use_container_root": True,
+        "custom_health_command": "curl -f http://127.0.0.1:1/ || exit 1",
+    },
 }
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
-                    st.text(max_size=12))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                      max_leaves=6)
-paths = st.sampled_from([(k,) for k in VALID] + [("health_check", k) for k in VALID["health_check"]]
-                        + [("extra",), ("health_check", "extra")])
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False), st.text(max_size=12)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
+paths = st.sampled_from(
+    [(k,) for k in VALID]
+    + [("health_check", k) for k in VALID["health_check"]]
+    + [("extra",), ("health_check", "extra")]
+)
 
 
 def _with(doc: dict, path: tuple, value) -> dict:

@@ -12,8 +12,14 @@ from hubspec.model import HealthCheckSpec, ServiceSpec
 
 def make_spec(port: int = 8888, **hc) -> ServiceSpec:
     timing = {"interval": 15, "timeout": 10, "retries": 8, "start_period": 45}
-    return ServiceSpec(name="svc", image="example/svc:1", port=port, sizes=("small",), default_size="small",
-                       health_check=HealthCheckSpec(**{**timing, **hc}))
+    return ServiceSpec(
+        name="svc",
+        image="example/svc:1",
+        port=port,
+        sizes=("small",),
+        default_size="small",
+        health_check=HealthCheckSpec(**{**timing, **hc}),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +30,40 @@ def bundled():
 
 def test_chat_probes_ui_server_on_3000(bundled):
     assert bundled["chat"].command == (
-        "CMD-SHELL", "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:3000/health || exit 1")
+        "CMD-SHELL",
+        "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:3000/health || exit 1",
+    )
     assert bundled["chat"].port == 3000
 
 
 def test_waiide_uses_its_custom_command_on_8071(bundled):
     assert bundled["waiide"].command == (
-        "CMD-SHELL", "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:8071/health || exit 1")
+        "CMD-SHELL",
+        "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:8071/health || exit 1",
+    )
 
 
 def test_lab_probes_under_the_server_prefix(bundled):
     assert bundled["lab"].command == (
         "CMD-SHELL",
-        'curl -fsS -o /dev/null --max-time 19 "http://127.0.0.1:8888${JUPYTERHUB_SERVICE_PREFIX%/}/health" || exit 1')
+        'curl -fsS -o /dev/null --max-time 19 "http://127.0.0.1:8888${JUPYTERHUB_SERVICE_PREFIX%/}/health" || exit 1',
+    )
 
 
 def test_timing_passes_through_unchanged(bundled):
     assert bundled["lab"].to_ecs() | {"command": None} == {
-        "command": None, "interval": 30, "timeout": 20, "retries": 8, "startPeriod": 60}
-    assert (bundled["chat"].interval, bundled["chat"].timeout, bundled["chat"].retries,
-            bundled["chat"].start_period) == (15, 10, 8, 45)
+        "command": None,
+        "interval": 30,
+        "timeout": 20,
+        "retries": 8,
+        "startPeriod": 60,
+    }
+    assert (
+        bundled["chat"].interval,
+        bundled["chat"].timeout,
+        bundled["chat"].retries,
+        bundled["chat"].start_period,
+    ) == (15, 10, 8, 45)
 
 
 @pytest.mark.parametrize(("port", "hc_port", "expected"), [(8070, 8071, 8071), (8070, None, 8070), (8888, None, 8888)])
@@ -76,8 +96,12 @@ def test_probe_caps_its_run_time_below_the_ecs_timeout():
 
 def test_python_probe_is_exec_form_without_a_shell():
     root = render_health_check(make_spec(probe="python", health_check_port=3000)).command
-    assert root == ("CMD", "python3", "-c",
-                    "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/health', timeout=9)")
+    assert root == (
+        "CMD",
+        "python3",
+        "-c",
+        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/health', timeout=9)",
+    )
     prefixed = render_health_check(make_spec(probe="python", use_container_root=False)).command
     assert prefixed[:3] == ("CMD", "python3", "-c")
     assert "os.environ.get('JUPYTERHUB_SERVICE_PREFIX', '/').rstrip('/') + '/health'" in prefixed[3]
@@ -85,8 +109,11 @@ def test_python_probe_is_exec_form_without_a_shell():
 
 def test_tcp_probe_connects_to_the_probe_port():
     assert render_health_check(make_spec(probe="tcp", health_check_port=3000)).command == (
-        "CMD", "python3", "-c",
-        "import socket; socket.create_connection(('127.0.0.1', 3000), timeout=9).close()")
+        "CMD",
+        "python3",
+        "-c",
+        "import socket; socket.create_connection(('127.0.0.1', 3000), timeout=9).close()",
+    )
 
 
 def test_custom_command_is_used_verbatim():

@@ -11,15 +11,27 @@ from hubspec.model import Acknowledgement, HealthCheckSpec, ServiceSpec, Source
 REPO = Path(__file__).resolve().parents[2]
 SIZES = REPO / "sizes.yaml"
 
-def _make_spec(*, acks: tuple[tuple[str, str], ...] = (), lines: dict | None = None, file: str = "svc.yaml",
-              service: dict | None = None, **hc) -> ServiceSpec:
+
+def _make_spec(
+    *,
+    acks: tuple[tuple[str, str], ...] = (),
+    lines: dict | None = None,
+    file: str = "svc.yaml",
+    service: dict | None = None,
+    **hc,
+) -> ServiceSpec:
     """A ServiceSpec built in code (as a CDK app might), health-check fields overridable."""
     check = dict(interval=15, timeout=10, retries=6, start_period=45)
     check.update(hc)
     return ServiceSpec(
-        name="svc", image="example/svc:1", health_check=HealthCheckSpec(**check), sizes=("small",),
-        default_size="small", acknowledged=tuple(Acknowledgement(r, why) for r, why in acks),
-        source=Source(file, lines or {}), **(service or {}),
+        name="svc",
+        image="example/svc:1",
+        health_check=HealthCheckSpec(**check),
+        sizes=("small",),
+        default_size="small",
+        acknowledged=tuple(Acknowledgement(r, why) for r, why in acks),
+        source=Source(file, lines or {}),
+        **(service or {}),
     )
 
 

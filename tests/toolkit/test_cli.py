@@ -35,6 +35,7 @@ def run(capsys, *argv):
 def spec_args(services_dir, sizes_file):
     def make(text: str) -> list[str]:
         return ["--services-dir", str(services_dir("svc", text)), "--sizes-file", str(sizes_file)]
+
     return make
 
 
@@ -77,9 +78,18 @@ def test_options_work_before_and_after_the_command(capsys, spec_args):
     assert run(capsys, "check", *args)[0] == 1
 
 
-@pytest.mark.parametrize("argv", [[], ["nope"], ["check", "--bogus"], ["timeline"], ["report", "--format", "xml"],
-                                  ["timeline", "chat", "--ready-at", "-3"], ["timeline", "chat", "--ready-at", "3",
-                                                                            "--never-ready", "hangs"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["nope"],
+        ["check", "--bogus"],
+        ["timeline"],
+        ["report", "--format", "xml"],
+        ["timeline", "chat", "--ready-at", "-3"],
+        ["timeline", "chat", "--ready-at", "3", "--never-ready", "hangs"],
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv):
     assert run(capsys, *argv)[0] == 2
 
@@ -112,11 +122,13 @@ def test_report_json_matches_the_simulation(capsys, spec_args):
 
 
 def test_report_markdown_row_per_service_and_size(capsys, spec_args):
-    code, out, _ = run(capsys, "report", *spec_args(WARNS))
+    _, out, _ = run(capsys, "report", *spec_args(WARNS))
     rows = [line for line in out.splitlines() if line.startswith("| svc |")]
-    assert rows == ["| svc | small | 512 / 2048 | 8888 → 8888 | CMD-SHELL `curl -fsS -o /dev/null --max-time 9 "
-                    "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 245–250 | "
-                    "120 / 200 | 165 | HC007 (warning) |"]
+    assert rows == [
+        "| svc | small | 512 / 2048 | 8888 → 8888 | CMD-SHELL `curl -fsS -o /dev/null --max-time 9 "
+        "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 245–250 | "
+        "120 / 200 | 165 | HC007 (warning) |"
+    ]
     assert "| UNHEALTHY if never ready, probes hang | 250 | 245 | 245–250 | 165 |" in out
 
 
@@ -135,8 +147,10 @@ def test_timeline_failure_after_healthy_gives_range(capsys):
     assert code == 0
     # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 50 from 120:
     # the 8th starts at 470, ends 490. Start-interval: 5, 35, 65, 95, then 125 ... 475 ends 495.
-    assert "first UNHEALTHY: classic 490 s; start-interval 495 s (classic 390 s after the failure; " \
-           "start-interval 395 s after the failure)" in out
+    assert (
+        "first UNHEALTHY: classic 490 s; start-interval 495 s (classic 390 s after the failure; "
+        "start-interval 395 s after the failure)" in out
+    )
     assert "  Fargate (engine undocumented): 490–495 s" in out
 
 
@@ -146,7 +160,8 @@ def test_missing_plugin_is_skipped_and_present_plugin_registers(capsys, monkeypa
         "def add_parser(subparsers):\n"
         "    p = subparsers.add_parser('demo', help='demo command')\n"
         "    p.add_argument('--code', type=int, default=0)\n"
-        "    p.set_defaults(func=lambda args: args.code)\n")
+        "    p.set_defaults(func=lambda args: args.code)\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(cli, "PLUGINS", ("hubspec.not_written_yet", "toolkit_demo_plugin"))
     assert run(capsys, "demo", "--code", "3")[0] == 3
@@ -163,9 +178,11 @@ def test_broken_plugin_is_not_hidden(monkeypatch, tmp_path):
 
 def test_real_subprocess(repo: Path, tmp_path):
     """The module entry point, as a user runs it: exit codes and streams (two runs: each start costs seconds)."""
+
     def python_m(*argv):
-        return subprocess.run([sys.executable, "-m", "hubspec", *argv], cwd=repo, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "hubspec", *argv], cwd=repo, capture_output=True, text=True, timeout=120
+        )
 
     done = python_m("frobnicate")
     assert done.returncode == 2 and "invalid choice: 'frobnicate'" in done.stderr and done.stdout == ""
@@ -194,6 +211,9 @@ def test_timeline_flapping(capsys):
     # 165, 180, 195 fail, 210 passes; 270, 285 fail, 300 passes. Never 8 in a row: stays HEALTHY.
     code, out, _ = run(capsys, "timeline", "chat", "--profile", "classic", "--flap", "60", "40", "--until", "300")
     assert code == 0
-    assert " 90s  probe #6: failed (refused); counted failure 3/8\n100s  server answers (probes pass)\n105s  probe #7: passed\n" in out
+    assert (
+        " 90s  probe #6: failed (refused); counted failure 3/8\n100s  server answers (probes pass)\n105s  probe #7: passed\n"
+        in out
+    )
     assert "counted failure 4/8" not in out
     assert out.endswith("first HEALTHY: classic 15 s\nnever UNHEALTHY within 300 s\n")

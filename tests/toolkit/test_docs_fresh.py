@@ -14,6 +14,13 @@ def test_committed_report_is_fresh(repo, monkeypatch, capsys):
     fresh = capsys.readouterr().out
     committed = (repo / "docs" / "healthchecks.md").read_text(encoding="utf-8")
     if fresh != committed:
-        diff = "".join(difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True),
-                                            "docs/healthchecks.md (committed)", "python -m hubspec report", n=1))
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(True),
+                fresh.splitlines(True),
+                "docs/healthchecks.md (committed)",
+                "python -m hubspec report",
+                n=1,
+            )
+        )
         raise AssertionError(f"docs/healthchecks.md is stale; run `{REGENERATE}` and commit it.\n{diff[:4000]}")

@@ -21,10 +21,10 @@ sizes: [small]
 {hc_extra}"""
 
 
-def yaml_spec(services_dir, sizes_file, *, extra="", hc_extra="", interval=15, timeout=10, retries=6,
-              start_period=45):
-    text = GOOD.format(extra=extra, hc_extra=hc_extra, interval=interval, timeout=timeout, retries=retries,
-                       start_period=start_period)
+def yaml_spec(services_dir, sizes_file, *, extra="", hc_extra="", interval=15, timeout=10, retries=6, start_period=45):
+    text = GOOD.format(
+        extra=extra, hc_extra=hc_extra, interval=interval, timeout=timeout, retries=retries, start_period=start_period
+    )
     folder = services_dir("svc", text)
     return load_catalog(folder, sizes_file).service("svc")
 
@@ -51,7 +51,12 @@ def test_finding_names_file_line_field_and_fix(services_dir, sizes_file, monkeyp
     spec = yaml_spec(services_dir, sizes_file, timeout=15, retries=5)
     finding = only(lint_service(spec), "HC002")
     assert (finding.file, finding.line, finding.path, finding.severity, finding.service) == (
-        "services/svc.yaml", 7, "health_check.timeout", "warning", "svc")
+        "services/svc.yaml",
+        7,
+        "health_check.timeout",
+        "warning",
+        "svc",
+    )
     assert str(finding).startswith("services/svc.yaml:7: health_check.timeout: warning HC002: timeout equals interval")
     assert "(fix: lower timeout to 10 or raise interval)" in str(finding)
 
@@ -63,8 +68,9 @@ def test_timeout_equal_to_interval(make_spec, timeout, fired):
 
 def test_timeout_longer_than_interval_is_an_error_for_specs_built_in_code(make_spec):
     # The loader rejects this YAML; a spec built in code reaches the linter.
-    finding = only(lint_service(make_spec(interval=10, timeout=20, retries=5,
-                                          lines={("health_check", "timeout"): 9})), "HC001")
+    finding = only(
+        lint_service(make_spec(interval=10, timeout=20, retries=5, lines={("health_check", "timeout"): 9})), "HC001"
+    )
     assert finding.severity == "error" and finding.line == 9 and finding.path == "health_check.timeout"
     assert "Health check interval should be longer than timeout." in finding.message
     assert "HC007" not in rules(lint_service(make_spec(interval=10, timeout=20)))  # no timing for an impossible check
@@ -89,12 +95,15 @@ def test_retries_above_the_ecs_maximum(make_spec):
     assert finding.severity == "error" and "1–10" in finding.message and "(10+)" in finding.message
 
 
-@pytest.mark.parametrize("startup, start_period, fired", [
-    ({"startup_typical": 30}, 45, False),            # exactly 1.5 × 30
-    ({"startup_typical": 30}, 44, True),
-    ({"startup_typical": 20, "startup_p95": 40}, 45, True),  # p95 wins over typical: needs 60
-    ({}, 5, False),                                   # nothing declared, nothing to check
-])
+@pytest.mark.parametrize(
+    "startup, start_period, fired",
+    [
+        ({"startup_typical": 30}, 45, False),  # exactly 1.5 × 30
+        ({"startup_typical": 30}, 44, True),
+        ({"startup_typical": 20, "startup_p95": 40}, 45, True),  # p95 wins over typical: needs 60
+        ({}, 5, False),  # nothing declared, nothing to check
+    ],
+)
 def test_start_period_against_declared_start_up(make_spec, startup, start_period, fired):
     found = lint_service(make_spec(start_period=start_period, retries=5, service=startup))
     assert ("HC005" in rules(found)) is fired
@@ -104,8 +113,9 @@ def test_start_period_against_declared_start_up(make_spec, startup, start_period
         assert finding.hint.startswith(f"raise start_period to {45 if start_period == 44 else 60}")
 
 
-@pytest.mark.parametrize("interval, retries, fired", [(15, 4, False), (12, 5, False), (10, 5, True),
-                                                      (20, 6, False), (25, 5, True)])
+@pytest.mark.parametrize(
+    "interval, retries, fired", [(15, 4, False), (12, 5, False), (10, 5, True), (20, 6, False), (25, 5, True)]
+)
 def test_retry_window(make_spec, interval, retries, fired):
     found = lint_service(make_spec(interval=interval, timeout=5, retries=retries, start_period=0))
     assert ("HC006" in rules(found)) is fired
@@ -134,14 +144,17 @@ def test_too_fast_detection_warns(make_spec):
     assert finding.message.startswith("simulated worst-case detection is 35 s")
 
 
-@pytest.mark.parametrize("command, fired", [
-    ("curl -fsS --max-time 9 http://127.0.0.1:8888/health", []),
-    ("curl -sS --max-time 9 http://127.0.0.1:8888/health", ["HC008"]),
-    ("curl -f http://127.0.0.1:8888/health || exit 1", ["HC009"]),
-    ("curl -f -m 10 http://127.0.0.1:8888/health", ["HC009"]),
-    ("curl -f --max-time=12 http://127.0.0.1:8888/health", ["HC009"]),
-    ("wget -q -T 5 -O /dev/null http://127.0.0.1:8888/health", []),
-])
+@pytest.mark.parametrize(
+    "command, fired",
+    [
+        ("curl -fsS --max-time 9 http://127.0.0.1:8888/health", []),
+        ("curl -sS --max-time 9 http://127.0.0.1:8888/health", ["HC008"]),
+        ("curl -f http://127.0.0.1:8888/health || exit 1", ["HC009"]),
+        ("curl -f -m 10 http://127.0.0.1:8888/health", ["HC009"]),
+        ("curl -f --max-time=12 http://127.0.0.1:8888/health", ["HC009"]),
+        ("wget -q -T 5 -O /dev/null http://127.0.0.1:8888/health", []),
+    ],
+)
 def test_custom_curl_command(make_spec, command, fired):
     found = lint_service(make_spec(retries=5, custom_health_command=command))
     assert rules(found) == fired
@@ -156,14 +169,17 @@ def test_custom_command_without_fail_flag_is_rejected_by_the_loader_first(servic
         yaml_spec(services_dir, sizes_file, hc_extra="  custom_health_command: curl http://127.0.0.1:8888/\n")
 
 
-@pytest.mark.parametrize("command, hc_port, fired", [
-    ("curl -f -m 9 http://127.0.0.1:8888/health", None, False),
-    ("curl -f -m 9 http://127.0.0.1:3000/health", None, True),
-    ("curl -f -m 9 http://127.0.0.1:3000/health", 3000, False),
-    ("curl -f -m 9 http://localhost:3000/health && curl -f -m 9 http://127.0.0.1:8888/", 3000, False),
-    ("curl -f -m 9 http://127.0.0.1/health", None, True),  # no port in the URL: 80
-    ("curl -f -m 9 http://127.0.0.1:${PORT}/health", None, False),  # unreadable: not guessed
-])
+@pytest.mark.parametrize(
+    "command, hc_port, fired",
+    [
+        ("curl -f -m 9 http://127.0.0.1:8888/health", None, False),
+        ("curl -f -m 9 http://127.0.0.1:3000/health", None, True),
+        ("curl -f -m 9 http://127.0.0.1:3000/health", 3000, False),
+        ("curl -f -m 9 http://localhost:3000/health && curl -f -m 9 http://127.0.0.1:8888/", 3000, False),
+        ("curl -f -m 9 http://127.0.0.1/health", None, True),  # no port in the URL: 80
+        ("curl -f -m 9 http://127.0.0.1:${PORT}/health", None, False),  # unreadable: not guessed
+    ],
+)
 def test_probe_port_must_be_exposed_or_named(make_spec, command, hc_port, fired):
     found = lint_service(make_spec(retries=5, custom_health_command=command, health_check_port=hc_port))
     assert ("HC010" in rules(found)) is fired
@@ -187,18 +203,28 @@ lint_acknowledge:
 
 
 def test_acknowledged_warning_is_listed_but_does_not_count(services_dir, sizes_file):
-    spec = yaml_spec(services_dir, sizes_file, retries=8,
-                     extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s"))
+    spec = yaml_spec(
+        services_dir,
+        sizes_file,
+        retries=8,
+        extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s"),
+    )
     finding = only(lint_service(spec), "HC007")
     assert finding.acknowledged == "hangs are rare; fast failures take 150 s" and not finding.counts
     assert str(finding).endswith("[acknowledged: hangs are rare; fast failures take 150 s]")
 
 
-@pytest.mark.parametrize("rule, meta, severity", [("HC005", "HC101", "error"), ("HC999", "HC100", "error"),
-                                                  ("HC002", "HC102", "warning")])
+@pytest.mark.parametrize(
+    "rule, meta, severity", [("HC005", "HC101", "error"), ("HC999", "HC100", "error"), ("HC002", "HC102", "warning")]
+)
 def test_acknowledgements_that_cannot_apply_are_reported(services_dir, sizes_file, rule, meta, severity):
-    spec = yaml_spec(services_dir, sizes_file, retries=5, start_period=30,
-                     extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because"))
+    spec = yaml_spec(
+        services_dir,
+        sizes_file,
+        retries=5,
+        start_period=30,
+        extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because"),
+    )
     found = lint_service(spec)
     finding = only(found, meta)
     # The acknowledgement's own line: `  - rule: ...` is line 8 (after two startup lines).
@@ -207,10 +233,15 @@ def test_acknowledgements_that_cannot_apply_are_reported(services_dir, sizes_fil
 
 
 def test_catalog_findings_are_sorted_and_tagged(services_dir, sizes_file):
-    services_dir("other", GOOD.replace("name: svc", "name: other").format(
-        extra="", hc_extra="", interval=15, timeout=15, retries=4, start_period=0))
-    folder = services_dir("svc", GOOD.format(extra="", hc_extra="", interval=15, timeout=10, retries=5,
-                                             start_period=45))
+    services_dir(
+        "other",
+        GOOD.replace("name: svc", "name: other").format(
+            extra="", hc_extra="", interval=15, timeout=15, retries=4, start_period=0
+        ),
+    )
+    folder = services_dir(
+        "svc", GOOD.format(extra="", hc_extra="", interval=15, timeout=10, retries=5, start_period=45)
+    )
     found = lint_catalog(load_catalog(folder, sizes_file))
     assert found == sorted(found)
     assert {f.service for f in found} == {"other"} and set(rules(found)) >= {"HC002", "HC004"}
@@ -220,7 +251,11 @@ def test_bundled_services_have_no_errors_and_every_warning_is_acknowledged(repo)
     found = lint_catalog(load_catalog(repo / "services", repo / "sizes.yaml"))
     assert [str(f) for f in found if f.counts] == []
     assert sorted((f.service, f.rule) for f in found) == [
-        ("chat", "HC007"), ("lab", "HC006"), ("lab", "HC007"), ("waiide", "HC007")]
+        ("chat", "HC007"),
+        ("lab", "HC006"),
+        ("lab", "HC007"),
+        ("waiide", "HC007"),
+    ]
 
 
 def test_rule_ids_are_stable(snapshot):
@@ -229,8 +264,10 @@ def test_rule_ids_are_stable(snapshot):
 
 
 def test_every_finding_has_a_hint(make_spec):
-    specs = [make_spec(interval=10, timeout=10, retries=2, start_period=0, service={"efs_backed": True}),
-             make_spec(interval=10, timeout=3, retries=12, custom_health_command="curl http://127.0.0.1:9/")]
+    specs = [
+        make_spec(interval=10, timeout=10, retries=2, start_period=0, service={"efs_backed": True}),
+        make_spec(interval=10, timeout=3, retries=12, custom_health_command="curl http://127.0.0.1:9/"),
+    ]
     found = [f for s in specs for f in lint_service(s)]
     assert len(set(rules(found))) >= 6
     assert all(f.hint for f in found)

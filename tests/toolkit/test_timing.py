@@ -9,6 +9,7 @@ otherwise I after the previous ended.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -47,6 +48,7 @@ def starts(check, behaviour, profile, stop_at=UNHEALTHY, until=2000):
 
 # ---- hand-worked timelines ---------------------------------------------------------------------
 
+
 class TestChat:
     """chat: I 15, T 10, R 8, S 45 (waiide has the same numbers; see TestWaiide)."""
 
@@ -61,7 +63,23 @@ class TestChat:
         # Every 5 s while starting: 5, 10, ..., 40 (8 probes, none counted); from 40 the
         # next would be 45 <= S, so 45 (counted #1), then every 15: 60, ..., 150 (#8).
         assert starts(CHAT, never_ready(REFUSED), START_INTERVAL) == [
-            5, 10, 15, 20, 25, 30, 35, 40, 45, 60, 75, 90, 105, 120, 135, 150]
+            5,
+            10,
+            15,
+            20,
+            25,
+            30,
+            35,
+            40,
+            45,
+            60,
+            75,
+            90,
+            105,
+            120,
+            135,
+            150,
+        ]
         assert time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=REFUSED) == 150
 
     def test_classic_never_ready_hanging(self):
@@ -76,8 +94,7 @@ class TestChat:
         # 5 (ends 15), 20 (ends 30), 35 (ends 45): all started < 45, not counted.
         # At 45 the start period is over: next at 45 + 15 = 60 (#1), then every 25:
         # 85, 110, 135, 160, 185, 210, 235 (#8), ending at 245.
-        assert starts(CHAT, never_ready(HANGS), START_INTERVAL) == [
-            5, 20, 35, 60, 85, 110, 135, 160, 185, 210, 235]
+        assert starts(CHAT, never_ready(HANGS), START_INTERVAL) == [5, 20, 35, 60, 85, 110, 135, 160, 185, 210, 235]
         assert time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=HANGS) == 245
 
     def test_healthy(self):
@@ -136,8 +153,9 @@ class TestWaiide:
 
     def test_never_ready(self):
         # Same schedule as chat: fast 150 in both profiles; hanging 250 classic, 245 start-interval.
-        assert [time_to_unhealthy(WAIIDE, profile=p, mode=m)
-                for p in (CLASSIC, START_INTERVAL) for m in (REFUSED, HANGS)] == [150, 250, 150, 245]
+        assert [
+            time_to_unhealthy(WAIIDE, profile=p, mode=m) for p in (CLASSIC, START_INTERVAL) for m in (REFUSED, HANGS)
+        ] == [150, 250, 150, 245]
 
 
 class TestLab:
@@ -152,7 +170,16 @@ class TestLab:
         # 5, 10, ..., 55 (11 probes, none counted), from 55 the next is 60 <= S: 60 (#1),
         # then every 30 s: #8 at 270.
         assert starts(LAB, never_ready(REFUSED), START_INTERVAL) == [
-            *range(5, 60, 5), 60, 90, 120, 150, 180, 210, 240, 270]
+            *range(5, 60, 5),
+            60,
+            90,
+            120,
+            150,
+            180,
+            210,
+            240,
+            270,
+        ]
         assert time_to_unhealthy(LAB, profile=START_INTERVAL, mode=REFUSED) == 270
 
     def test_classic_never_ready_hanging(self):
@@ -187,17 +214,23 @@ def test_notes_shortcut_is_neither_bound():
     # chat: S + I×R = 165, yet HEALTHY can come at 5 s and a hanging never-ready
     # container is UNHEALTHY only at 245-250 s.
     assert notes_estimate(CHAT) == 165
-    assert time_to_healthy(CHAT, profile=START_INTERVAL) < 165 < time_to_unhealthy(CHAT, profile=START_INTERVAL,
-                                                                                     mode=HANGS)
+    assert (
+        time_to_healthy(CHAT, profile=START_INTERVAL)
+        < 165
+        < time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=HANGS)
+    )
 
 
 # ---- behaviours ---------------------------------------------------------------------------------
 
+
 def test_slow_passing_probe_times_out_and_counts_as_failure():
     check = HealthCheckSpec(interval=10, timeout=3, retries=2, start_period=0)
     sim = simulate(check, ready_at(0, ok_seconds=4), profile=CLASSIC, until=100, stop_at=UNHEALTHY)
-    assert [(p.start, p.end, p.passed, p.timed_out) for p in sim.probes] == [(10, 13, False, True),
-                                                                          (23, 26, False, True)]
+    assert [(p.start, p.end, p.passed, p.timed_out) for p in sim.probes] == [
+        (10, 13, False, True),
+        (23, 26, False, True),
+    ]
     assert sim.first(UNHEALTHY) == 26 and sim.first(HEALTHY) is None
 
 
@@ -207,8 +240,15 @@ def test_probe_result_is_decided_when_it_starts():
     assert fails_at(50, ready=10).mode_at(49.9) == UP and fails_at(50, ready=10).mode_at(50) == REFUSED
 
 
-@pytest.mark.parametrize("kwargs", [dict(phases=()), dict(phases=((1.0, UP),)), dict(phases=((0.0, "down"),)),
-                                    dict(phases=((0.0, UP),), ok_seconds=-1)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(phases=()),
+        dict(phases=((1.0, UP),)),
+        dict(phases=((0.0, "down"),)),
+        dict(phases=((0.0, UP),), ok_seconds=-1),
+    ],
+)
 def test_behaviour_rejects_nonsense(kwargs):
     with pytest.raises(ValueError):
         Behaviour(**kwargs)
@@ -216,11 +256,16 @@ def test_behaviour_rejects_nonsense(kwargs):
 
 # ---- closed forms (ecs-facts.md) over random valid specs ---------------------------------------
 
+
 @st.composite
 def checks(draw):
     interval = draw(st.integers(5, 300))
-    return HealthCheckSpec(interval=interval, timeout=draw(st.integers(2, min(60, interval))),
-                           retries=draw(st.integers(1, 10)), start_period=draw(st.integers(0, 300)))
+    return HealthCheckSpec(
+        interval=interval,
+        timeout=draw(st.integers(2, min(60, interval))),
+        retries=draw(st.integers(1, 10)),
+        start_period=draw(st.integers(0, 300)),
+    )
 
 
 def half_seconds(high):
@@ -281,7 +326,7 @@ def test_engine_invariants(check, mode, up, down):
     behaviour = flapping(up, down, mode=mode) if up else never_ready(mode)
     for profile in (CLASSIC, START_INTERVAL):
         sim = simulate(check, behaviour, profile=profile, until=1500)
-        for before, after in zip(sim.probes, sim.probes[1:]):
+        for before, after in itertools.pairwise(sim.probes):
             assert after.start >= before.end
         healthy_yet = False
         for p in sim.probes:
