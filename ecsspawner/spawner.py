@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Callable as CallableType
@@ -29,7 +30,8 @@ from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn
 from ecsspawner.reader import TaskReader, shared_reader
 from ecsspawner.state import TaskState
 from hubspec import Catalog, load_catalog
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+from hubspec.errors import SpecErrors
+from hubspec.location import SERVICES_DIR_ENV, SIZES_FILE_ENV, CatalogLocationError, catalog_location
 from hubspec.naming import check_prefix
 
 _in_flight: dict[str, InFlight] = {}
@@ -64,8 +66,15 @@ class ECSSpawner(Spawner):
     )
     region = Unicode(None, allow_none=True, help="AWS region (default: boto3's).").tag(config=True)
     platform_version = Unicode("LATEST", help="Fargate platform version.").tag(config=True)
-    services_dir = Unicode(str(DEFAULT_SERVICES_DIR), help="Folder of services/*.yaml.").tag(config=True)
-    sizes_file = Unicode(str(DEFAULT_SIZES_FILE), help="sizes.yaml.").tag(config=True)
+    services_dir = Unicode(
+        help=f"""Folder of the service YAML files the CDK app synthesized the task definitions from
+        (the same catalog, so the form offers exactly the families that exist).
+        Default: the environment variable {SERVICES_DIR_ENV}. Required: there is no built-in catalog.""",
+    ).tag(config=True)
+    sizes_file = Unicode(
+        help=f"""The sizes YAML file of the same catalog. Default: the environment variable {SIZES_FILE_ENV}.
+        Required.""",
+    ).tag(config=True)
     default_service = Unicode("lab", help="Service started when user_options name none.").tag(config=True)
     container_name = Unicode(
         "", help="Container that gets the hub's environment; default: the first essential one."
@@ -93,6 +102,14 @@ class ECSSpawner(Spawner):
     spawn_id: str = ""
     launched_at: float = 0.0
     _run_future: asyncio.Future | None = None
+
+    @default("services_dir")
+    def _default_services_dir(self) -> str:
+        return os.environ.get(SERVICES_DIR_ENV, "")
+
+    @default("sizes_file")
+    def _default_sizes_file(self) -> str:
+        return os.environ.get(SIZES_FILE_ENV, "")
 
     @default("client_factory")
     def _default_client_factory(self):
@@ -125,7 +142,20 @@ class ECSSpawner(Spawner):
 
     @property
     def catalog(self) -> Catalog:
-        return _catalog(self.services_dir, self.sizes_file)
+        """The catalog; a missing location or a bad file is a SpawnException an administrator can act on."""
+        try:
+            services_dir, sizes_file = catalog_location(
+                self.services_dir, self.sizes_file, setting="c.ECSSpawner.services_dir and c.ECSSpawner.sizes_file"
+            )
+            return _catalog(str(services_dir), str(sizes_file))
+        except (CatalogLocationError, SpecErrors) as exc:
+            detail = "\n".join(exc.lines()) if isinstance(exc, SpecErrors) else str(exc)
+            raise SpawnException(
+                "This hub's service catalog is not available; ask an administrator.",
+                reason="config",
+                status_code=500,
+                log_message=f"ECSSpawner: {detail}",
+            ) from None
 
     @property
     def identity(self) -> ServerIdentity:

@@ -3,7 +3,7 @@
 The app refuses to synthesize while an unacknowledged error exists; adding it
 as an error annotation too means a stack built some other way still fails
 synthesis. Warnings show up in `cdk synth` output. Acknowledged warnings are
-left out: the YAML records the reason, `python -m hubspec check` lists them, and
+left out: the YAML records the reason, `hubspec check` lists them, and
 as info annotations they would print in every synth with aws-cdk-lib's
 "Acknowledge with ..." hint, which points at a different mechanism.
 """

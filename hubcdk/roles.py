@@ -15,7 +15,8 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 class HubTaskRoles(Construct):
     """`task_role` (what the server's code may call: nothing yet) and `execution_role` (what ECS
-    needs to start the task; aws-cdk-lib adds the log-write grant when a container logs to a group)."""
+    needs to start the task: aws-cdk-lib adds the log-write grant when a container logs to a group,
+    and HubServiceTaskDefinitions adds pull rights for each private ECR repository an image names)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import Annotations
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -11,6 +13,7 @@ from constructs import Construct
 
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
+from hubspec.images import ecr_repository
 from hubspec.lint import Finding
 from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
@@ -22,6 +25,10 @@ class HubServiceTaskDefinitions(Construct):
 
     Each construct id is the size name, so logical IDs depend on service and
     size names only: adding or reordering sizes never renames a resource.
+
+    An image in a private ECR repository gives the shared execution role pull
+    rights on that repository (and ecr:GetAuthorizationToken, which has no
+    resource); the image reference itself stays exactly as written.
 
     Only the service `port` is mapped. A `health_check_port` gets no mapping:
     on awsvpc the probe runs inside the task and reaches it on 127.0.0.1, and a
@@ -45,6 +52,15 @@ class HubServiceTaskDefinitions(Construct):
         super().__init__(scope, construct_id)
         health_check = ecs_health_check(render_health_check(spec))
         container_image = ecs.ContainerImage.from_registry(image)
+        repository = ecr_repository(image)
+        if repository is not None:
+            ecr.Repository.from_repository_attributes(
+                self, "Repository", repository_arn=repository.arn, repository_name=repository.name
+            ).grant_pull(execution_role)
+            # aws-cdk-lib warns that an ECR image from_registry needs a policy: the grant above is that policy.
+            Annotations.of(self).acknowledge_warning(
+                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the execution role"
+            )
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
         self.families: dict[str, str] = {}  # size name -> family
         for size in sizes:

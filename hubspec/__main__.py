@@ -1,15 +1,6 @@
-"""`python -m hubspec ...`: see hubspec.cli."""
+"""`python -m hubspec ...`: the same as the `hubspec` command (see hubspec.cli)."""
 
-import os
-import sys
-
-from hubspec.cli import main
+from hubspec.cli import run
 
 if __name__ == "__main__":
-    try:
-        code = main()
-        sys.stdout.flush()
-    except BrokenPipeError:  # `python -m hubspec report | head`: stop quietly, like other CLI tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 1
-    sys.exit(code)
+    run()

@@ -2,7 +2,7 @@
 
 jupyterhub's dependencies install rfc3987-syntax, which builds an Earley parser
 at import time; jsonschema imports it (if present) only to check the "iri"
-formats, which our schemas do not use. Every `python -m hubspec` and `cdk synth`
+formats, which our schemas do not use. Every `hubspec` and `cdk synth`
 would pay ~3 s for nothing. When jsonschema is already loaded (in the hub, by
 jupyterhub), this changes nothing.
 """

@@ -1,4 +1,4 @@
-"""`python -m hubspec`: check, report and timeline for the hub's service health checks.
+"""`hubspec` (also `python -m hubspec`): check, report and timeline for the hub's service health checks.
 
 Exit codes: 0 ok; 1 spec or lint errors (`check`), or specs that do not load;
 2 usage errors (argparse's own code, also for an unknown service).
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from hubspec import lint, report, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE, load_catalog
+from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
 from hubspec.model import Catalog
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -185,21 +186,21 @@ def _spec_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """On the main parser with defaults; on each command too, where SUPPRESS keeps the main value."""
     parser.add_argument(
         "--services-dir",
-        default=DEFAULT_SERVICES_DIR if top else argparse.SUPPRESS,
+        default=SERVICES_DIRNAME if top else argparse.SUPPRESS,
         metavar="DIR",
-        help=f"folder of service YAML files (default: {DEFAULT_SERVICES_DIR})",
+        help=f"folder of service YAML files (default: ./{SERVICES_DIRNAME})",
     )
     parser.add_argument(
         "--sizes-file",
-        default=DEFAULT_SIZES_FILE if top else argparse.SUPPRESS,
+        default=SIZES_FILENAME if top else argparse.SUPPRESS,
         metavar="FILE",
-        help=f"sizes YAML file (default: {DEFAULT_SIZES_FILE})",
+        help=f"sizes YAML file (default: ./{SIZES_FILENAME})",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m hubspec",
+        prog="hubspec",
         description="Validate, lint and explain the hub services' ECS health checks.",
         epilog="exit codes: 0 ok, 1 spec or lint errors, 2 usage error",
     )
@@ -324,3 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return USAGE
+
+
+def run() -> None:
+    """The `hubspec` console script (and `python -m hubspec`): main() with the exit code."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `hubspec report | head`: stop quietly, like other CLI tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = FAILED
+    sys.exit(code)

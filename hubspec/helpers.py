@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE, load_catalog
+from hubspec.loader import load_catalog
+from hubspec.location import catalog_location
 from hubspec.model import Catalog, ServiceSpec
 
 
@@ -19,20 +20,28 @@ def _catalog(services_dir: Path, sizes_file: Path) -> Catalog:
 
 
 class ServiceConfigHelper:
-    """Health-check settings of one service, in the dict shape the hub expects."""
+    """Health-check settings of one service, in the dict shape the hub expects.
+
+    The catalog is the one `services_dir` / `sizes_file` name (set them on a
+    subclass), else the one the HUBSPEC_SERVICES_DIR / HUBSPEC_SIZES_FILE
+    environment variables name; with neither, CatalogLocationError says so.
+    """
 
     SERVICE: str = ""
-    services_dir: Path = DEFAULT_SERVICES_DIR
-    sizes_file: Path = DEFAULT_SIZES_FILE
+    services_dir: Path | str | None = None
+    sizes_file: Path | str | None = None
 
     @classmethod
     def spec(cls) -> ServiceSpec:
-        return _catalog(Path(cls.services_dir), Path(cls.sizes_file)).service(cls.SERVICE)
+        services_dir, sizes_file = catalog_location(
+            cls.services_dir, cls.sizes_file, setting=f"{cls.__name__}.services_dir / .sizes_file"
+        )
+        return _catalog(services_dir, sizes_file).service(cls.SERVICE)
 
     @classmethod
-    def get_health_check_config(cls) -> dict:
+    def get_health_check_config(cls) -> dict[str, object]:
         hc = cls.spec().health_check
-        config = {
+        config: dict[str, object] = {
             "endpoint": hc.endpoint,
             "timeout": hc.timeout,
             "interval": hc.interval,

@@ -1,6 +1,6 @@
 """Lint rules for health-check tuning (the design notes' guidelines, made checkable).
 
-Interface shared by the CLI (`python -m hubspec check`) and the CDK constructs:
+Interface shared by the CLI (`hubspec check`) and the CDK constructs:
 errors fail synth, warnings become CDK warning annotations. A service may
 acknowledge a warning by rule ID in `lint_acknowledge`, with a reason: the
 finding stays listed (with the reason) but no longer counts. Errors cannot be

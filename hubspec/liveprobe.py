@@ -36,7 +36,7 @@ from hubspec.healthstate import (
     HealthState,
     next_probe_start,
 )
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE, load_catalog
+from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
 from hubspec.model import ServiceSpec
 from hubspec.render import LOOPBACK, PREFIX_VAR, RenderedHealthCheck, render_health_check
 
@@ -383,22 +383,22 @@ def add_catalog_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=argparse.SUPPRESS,
         metavar="DIR",
-        help=f"service files (default: {DEFAULT_SERVICES_DIR.name}/ of the repository)",
+        help=f"service files (default: ./{SERVICES_DIRNAME})",
     )
     parser.add_argument(
         "--sizes-file",
         type=Path,
         default=argparse.SUPPRESS,
         metavar="FILE",
-        help=f"sizes file (default: {DEFAULT_SIZES_FILE.name} of the repository)",
+        help=f"sizes file (default: ./{SIZES_FILENAME})",
     )
 
 
 def catalog_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    """The services folder and sizes file the options name, or the repository's."""
+    """The services folder and sizes file the options name, or ./services and ./sizes.yaml."""
     return (
-        Path(getattr(args, "services_dir", DEFAULT_SERVICES_DIR)),
-        Path(getattr(args, "sizes_file", DEFAULT_SIZES_FILE)),
+        Path(getattr(args, "services_dir", SERVICES_DIRNAME)),
+        Path(getattr(args, "sizes_file", SIZES_FILENAME)),
     )
 
 

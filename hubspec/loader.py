@@ -34,9 +34,11 @@ from hubspec.model import (
 )
 from hubspec.yamlsource import YamlDoc, display_name, format_path, load_yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVICES_DIR = REPO_ROOT / "services"
-DEFAULT_SIZES_FILE = REPO_ROOT / "sizes.yaml"
+# Where a catalog's files are looked for, relative to the folder a command runs in (the `hubspec`
+# command) or the CDK app's folder. Nothing defaults to the installed package's own files: a hub
+# names its catalog explicitly (ECSSpawner.services_dir / HUBSPEC_SERVICES_DIR).
+SERVICES_DIRNAME = "services"
+SIZES_FILENAME = "sizes.yaml"
 
 
 @cache
@@ -238,7 +240,7 @@ def service_files(services_dir: Path) -> list[Path]:
     return sorted(p for p in services_dir.glob("*.yaml") if p.is_file())
 
 
-def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = DEFAULT_SIZES_FILE) -> Catalog:
+def load_catalog(services_dir: Path | str, sizes_file: Path | str) -> Catalog:
     """Validate every file and build the Catalog, or raise SpecErrors listing every problem."""
     services_dir, sizes_file = Path(services_dir), Path(sizes_file)
     sizes, errors = _load_sizes(sizes_file)

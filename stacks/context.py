@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME
 from hubspec.naming import check_prefix
 from stacks.errors import InputErrors
 
@@ -124,8 +124,8 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         )
 
     images = _images(context.get(IMAGES, {}), bad)
-    services_dir = root / str(context.get(SERVICES_DIR, DEFAULT_SERVICES_DIR.name))
-    sizes_file = root / str(context.get(SIZES_FILE, DEFAULT_SIZES_FILE.name))
+    services_dir = root / str(context.get(SERVICES_DIR, SERVICES_DIRNAME))
+    sizes_file = root / str(context.get(SIZES_FILE, SIZES_FILENAME))
     if errors:
         raise InputErrors(errors)
     return HubSettings(

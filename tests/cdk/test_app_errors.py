@@ -10,6 +10,7 @@ import pytest
 
 from hubspec import load_catalog
 from hubspec.lint import lint_catalog
+from tests.catalogs import FIXTURE_SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = Path(__file__).parent / "inputs"
@@ -107,7 +108,7 @@ def test_spec_errors_are_printed_exactly(run_main):
 
 def test_unacknowledged_lint_error_stops_synth(run_main):
     services = INPUTS / "lint_error" / "services"
-    errors = [f for f in lint_catalog(load_catalog(services, ROOT / "sizes.yaml")) if f.severity == "error"]
+    errors = [f for f in lint_catalog(load_catalog(services, FIXTURE_SIZES)) if f.severity == "error"]
     assert [f.rule for f in errors] == ["HC005"]  # start_period 45 < 1.5 x typical 50
     assert run_main(f"services_dir={rel(services)}") == (1, [str(f) for f in errors])
 

@@ -13,14 +13,17 @@ from hubspec import load_catalog, render_health_check
 from hubspec.lint import Finding, lint_catalog
 from hubspec.render import RenderedHealthCheck
 from stacks.context import LOG_RETENTION_DAYS
+from tests.catalogs import FIXTURE_SIZES, HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+from tests.cdk.expect import execution_role_statements
 
 pytestmark = pytest.mark.synth
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = Path(__file__).parent / "inputs"
 
-EDGE = load_catalog(INPUTS / "edge" / "services", ROOT / "sizes.yaml")
+EDGE = load_catalog(INPUTS / "edge" / "services", FIXTURE_SIZES)
 EDGE_FINDINGS = tuple(lint_catalog(EDGE))
+HUB_CATALOG = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
 # An error that reached the stack without going through the app's check still fails synth.
 STRAY_ERROR = Finding(
     file="services/tcpprobe.yaml",
@@ -105,20 +108,92 @@ def test_image_override_changes_only_that_image(edge_app):
     assert boxes["edge-tcpprobe-small"]["Image"] == EDGE.service("tcpprobe").image
 
 
-def test_image_override_in_bundled_stack_changes_nothing_else(hub, tmp_path, cdk_tools):
-    other = cdk_tools.synthesize(
-        tmp_path, services_dir=str(hub.settings.services_dir), images='{"waiide": "registry.example/waiide:7"}'
-    )
-    before, after = hub.template.to_json(), other.template.to_json()
+def test_image_override_changes_nothing_else(tmp_path, cdk_tools):
+    catalog = {"services_dir": str(HUB_CATALOG_SERVICES), "sizes_file": str(HUB_CATALOG_SIZES)}
+    before = cdk_tools.synthesize(tmp_path / "before", **catalog).template.to_json()
+    other = cdk_tools.synthesize(tmp_path / "after", **catalog, images='{"waiide": "registry.example/waiide:7"}')
+    after = other.template.to_json()
     changed = {lid for lid in before["Resources"] if before["Resources"][lid] != after["Resources"][lid]}
     assert changed == {"waiidesmall0D14CF5B", "waiidemedium6D8C688F", "waiidelarge1D393FB9"}
     for lid in changed:
         resource = copy.deepcopy(after["Resources"][lid])
         (box,) = resource["Properties"]["ContainerDefinitions"]
         assert box["Image"] == "registry.example/waiide:7"
-        box["Image"] = hub.inputs.catalog.service("waiide").image
+        box["Image"] = other.inputs.catalog.service("waiide").image
         assert resource == before["Resources"][lid]
     assert {k: v for k, v in before.items() if k != "Resources"} == {k: v for k, v in after.items() if k != "Resources"}
+
+
+ECR_IMAGES = {
+    "chat": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/chat:1.4",
+    "lab": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/lab@sha256:" + "a" * 64,
+    "waiide": "public.ecr.aws/team/waiide:2",  # ECR Public: pulled anonymously, no grant
+}
+
+
+@pytest.fixture(scope="module")
+def ecr_stack(tmp_path_factory):
+    """The constructs in a bare Stack, two services on private ECR images and one on a public image."""
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Annotations, Template
+
+    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, environment_log_group
+    from stacks.app_builder import create_app
+    from stacks.context import read_cdk_json_context
+
+    app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path_factory.mktemp("ecr")))
+    stack = Stack(app, "ecr")
+    roles = HubTaskRoles(stack, "Roles")
+    logs = environment_log_group(stack, "Logs", prefix="ecr", retention=1)
+    for spec in HUB_CATALOG.services:
+        HubServiceTaskDefinitions(
+            stack,
+            spec.name,
+            spec=spec,
+            sizes=[HUB_CATALOG.sizes[size] for size in spec.sizes],
+            prefix="ecr",
+            image=ECR_IMAGES[spec.name],
+            task_role=roles.task_role,
+            execution_role=roles.execution_role,
+            log_group=logs,
+        )
+    return Template.from_stack(stack), Annotations.from_stack(stack)
+
+
+def test_private_ecr_images_give_the_execution_role_exactly_their_pull_rights(ecr_stack):
+    template, _ = ecr_stack
+    template.resource_count_is("AWS::IAM::Policy", 1)
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": "RolesExecutionRoleAB9762F7"}],
+            "PolicyDocument": {
+                "Statement": execution_role_statements(
+                    "Logs6819BB44",
+                    [
+                        "arn:aws:ecr:eu-west-1:123456789012:repository/chat",
+                        "arn:aws:ecr:eu-west-1:123456789012:repository/team/lab",
+                    ],
+                ),
+                "Version": "2012-10-17",
+            },
+        },
+    )
+    template.resource_count_is("AWS::ECR::Repository", 0)  # referenced, never created
+
+
+def test_ecr_images_are_rendered_as_written_and_leave_no_warning(ecr_stack):
+    from aws_cdk.assertions import Match
+
+    template, annotations = ecr_stack
+    images = {box["Name"]: box["Image"] for box in containers(template).values()}
+    assert images == ECR_IMAGES
+    assert annotations.find_warning("*", Match.any_value()) == []
+
+
+def test_public_images_add_no_ecr_rights(edge_app):
+    (policy,) = edge_app["edge"].find_resources("AWS::IAM::Policy").values()
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == execution_role_statements("Logs6819BB44", [])
 
 
 def test_lint_warnings_become_warning_annotations_on_the_service(edge_app):

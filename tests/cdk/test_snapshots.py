@@ -1,4 +1,4 @@
-"""One readable JSON snapshot per service x size: the container health check and port mappings.
+"""One readable JSON snapshot per service x size: logical ID, image, size, health check and port mappings.
 
 Review a change with `pytest tests/cdk --snapshot-update` and read the diff of
 `__snapshots__/`; snapshots without a test (a removed size) fail the run.
@@ -12,10 +12,11 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from hubspec import load_catalog
+from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES
 
-pytestmark = pytest.mark.synth
+pytestmark = [pytest.mark.synth, pytest.mark.catalog]
 
-CASES = [(spec.name, size) for spec in load_catalog().services for size in spec.sizes]
+CASES = [(spec.name, size) for spec in load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES).services for size in spec.sizes]
 
 
 @pytest.fixture
@@ -26,10 +27,17 @@ def snapshot_json(snapshot):
 @pytest.mark.parametrize(("service", "size"), CASES, ids=[f"{s}-{z}" for s, z in CASES])
 def test_container_snapshot(hub, snapshot_json, service, size):
     family = f"{hub.settings.prefix}-{service}-{size}"
-    props = hub.task_definitions()[family]
+    (logical_id,) = [
+        lid
+        for lid, r in hub.resources.items()
+        if r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["Family"] == family
+    ]
+    props = hub.resources[logical_id]["Properties"]
     (box,) = props["ContainerDefinitions"]
     assert {
+        "LogicalId": logical_id,  # a change here replaces the task definition on deploy
         "Family": family,
+        "Image": box["Image"],
         "Cpu": props["Cpu"],
         "Memory": props["Memory"],
         "HealthCheck": box["HealthCheck"],

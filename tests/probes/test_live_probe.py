@@ -22,8 +22,8 @@ from hubspec import load_catalog
 from hubspec.cli import main
 from hubspec.healthstate import CLASSIC, HEALTHY, START_INTERVAL, STARTING, UNHEALTHY
 from hubspec.liveprobe import Bounds, ProbeUsageError, prepare, probe_env, watch
-from hubspec.loader import DEFAULT_SIZES_FILE
 from hubspec.render import RenderedHealthCheck
+from tests.catalogs import FIXTURE_SIZES
 
 SPEED = 100.0
 ROW = re.compile(r"^\s*(\d+)\s+([\d.]+)s\s+([\d.]+)s\s+(\S+)\s+(yes \(\d+/\d+\)|no \(start period\)|-)\s+(\w+)")
@@ -60,7 +60,7 @@ def _services(
 
 
 def _check(services: Path, port: int, prefix: str | None = None) -> tuple[RenderedHealthCheck, dict]:
-    spec = load_catalog(services, DEFAULT_SIZES_FILE).service("web")
+    spec = load_catalog(services, FIXTURE_SIZES).service("web")
     return prepare(spec, base_url=f"http://127.0.0.1:{port}", prefix=prefix)
 
 
@@ -72,7 +72,7 @@ def _cli(services: Path, *argv: str) -> int:
             "--services-dir",
             str(services),
             "--sizes-file",
-            str(DEFAULT_SIZES_FILE),
+            str(FIXTURE_SIZES),
             "--speed",
             str(SPEED),
             *argv,
@@ -249,7 +249,7 @@ def test_unknown_service_and_bad_specs_exit_2(tmp_path, capsys):
                 "--services-dir",
                 str(services),
                 "--sizes-file",
-                str(DEFAULT_SIZES_FILE),
+                str(FIXTURE_SIZES),
                 "--base-url",
                 "http://127.0.0.1:8888",
             ]
@@ -286,6 +286,6 @@ def test_help_explains_schedule_and_exit_codes(capsys):
 
 
 def test_prepare_rejects_https(tmp_path):
-    spec = load_catalog(_services(tmp_path), DEFAULT_SIZES_FILE).service("web")
+    spec = load_catalog(_services(tmp_path), FIXTURE_SIZES).service("web")
     with pytest.raises(ProbeUsageError):
         prepare(spec, base_url="https://example.org", prefix=None)

@@ -20,8 +20,8 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from hubspec import load_catalog, render_health_check
 from hubspec.liveprobe import ProbeRun, probe_env, run_health_command
-from hubspec.loader import DEFAULT_SIZES_FILE
 from hubspec.model import ServiceSpec
+from tests.catalogs import FIXTURE_SIZES
 
 KINDS = ("curl", "wget", "python", "tcp")
 TOOL = {"curl": "curl", "wget": "wget", "python": "python3", "tcp": "python3"}
@@ -63,7 +63,7 @@ def specs(tmp_path_factory) -> dict[tuple[str, str], ServiceSpec]:
     for kind in KINDS:
         for variant in VARIANTS:
             (services / f"{kind}-{variant}.yaml").write_text(_yaml(kind, variant))
-    catalog = load_catalog(services, DEFAULT_SIZES_FILE)
+    catalog = load_catalog(services, FIXTURE_SIZES)
     return {(k, v): catalog.service(f"{k}-{v}") for k in KINDS for v in VARIANTS}
 
 

@@ -10,8 +10,8 @@ from ruamel.yaml import YAML
 
 from hubspec import SpecErrors, load_catalog
 from hubspec.cli import main
-from hubspec.loader import DEFAULT_SIZES_FILE
 from hubspec.tune import StartupStats, apply_values, propose, read_samples
+from tests.catalogs import FIXTURE_SIZES
 
 # A service file with comments in every position a person puts them, and mixed layout.
 COMMENTED = """\
@@ -57,11 +57,11 @@ def _samples(tmp_path: Path, text: str, name: str = "samples.csv") -> Path:
 
 
 def _tune(services: Path, *argv: str) -> int:
-    return main(["tune", *argv, "--services-dir", str(services), "--sizes-file", str(DEFAULT_SIZES_FILE)])
+    return main(["tune", *argv, "--services-dir", str(services), "--sizes-file", str(FIXTURE_SIZES)])
 
 
 def _spec(services: Path, name: str = "web"):
-    return load_catalog(services, DEFAULT_SIZES_FILE).service(name)
+    return load_catalog(services, FIXTURE_SIZES).service(name)
 
 
 # --- samples -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from traitlets.config import Config
 from ecsspawner import ECSSpawner, reader, reaper
 from ecsspawner import spawner as spawner_module
 from hubspec import load_catalog
+from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -92,7 +93,7 @@ def _moto():
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
         sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         ecs = boto3.client("ecs", region_name=REGION)
-        catalog = load_catalog()
+        catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
         for service in catalog.services:
             for size in service.sizes:
                 spec = catalog.sizes[size]
@@ -139,6 +140,8 @@ def spawner_config(aws: Aws, client_factory: Any = None, **overrides: Any) -> Co
     c.ECSSpawner.security_groups = [aws.security_group]
     c.ECSSpawner.prefix = PREFIX
     c.ECSSpawner.hub_id = HUB_ID
+    c.ECSSpawner.services_dir = str(HUB_CATALOG_SERVICES)
+    c.ECSSpawner.sizes_file = str(HUB_CATALOG_SIZES)
     c.ECSSpawner.region = REGION
     shared_client = aws.client()
     c.ECSSpawner.client_factory = client_factory or (lambda: shared_client)  # a function: Config deep-copies values

@@ -10,7 +10,16 @@ import pytest
 from hubspec import family_name, load_catalog
 from hubspec.fargate import allowed_memory
 from hubspec.helpers import ChatConfigHelper, LabConfigHelper, ServiceConfigHelper, WAIIDEConfigHelper
+from hubspec.location import SERVICES_DIR_ENV, SIZES_FILE_ENV, CatalogLocationError
 from hubspec.naming import check_prefix
+from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES, HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+
+
+@pytest.fixture(autouse=True)
+def _fixture_catalog(monkeypatch):
+    """The helpers read the catalog the environment names (as a hub's would): here the fixture one."""
+    monkeypatch.setenv(SERVICES_DIR_ENV, str(HUB_CATALOG_SERVICES))
+    monkeypatch.setenv(SIZES_FILE_ENV, str(HUB_CATALOG_SIZES))
 
 
 def test_chat_helper_matches_the_notes_shape_and_the_yaml():
@@ -39,9 +48,13 @@ def test_waiide_helper_matches_the_yaml():
     }
 
 
-@pytest.mark.parametrize("helper", [ChatConfigHelper, WAIIDEConfigHelper, LabConfigHelper])
-def test_helper_and_yaml_agree_field_by_field(helper: type[ServiceConfigHelper]):
-    hc = load_catalog().service(helper.SERVICE).health_check
+@pytest.mark.catalog
+@pytest.mark.parametrize("service", [p.stem for p in sorted(BUNDLED_SERVICES.glob("*.yaml"))])
+def test_helper_and_bundled_yaml_agree_field_by_field(service: str, monkeypatch):
+    monkeypatch.setenv(SERVICES_DIR_ENV, str(BUNDLED_SERVICES))
+    monkeypatch.setenv(SIZES_FILE_ENV, str(BUNDLED_SIZES))
+    hc = load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES).service(service).health_check
+    helper = type("Helper", (ServiceConfigHelper,), {"SERVICE": service})
     config = helper.get_health_check_config()
     for key, value in config.items():
         assert getattr(hc, key) == value, key
@@ -61,6 +74,18 @@ def test_helper_reads_another_services_dir(tmp_path):
 
     assert Custom.get_health_check_config()["interval"] == 20
     assert ChatConfigHelper.get_health_check_config()["interval"] == 15
+
+
+def test_helper_without_a_catalog_location_says_what_to_set(monkeypatch):
+    monkeypatch.delenv(SERVICES_DIR_ENV)
+    monkeypatch.delenv(SIZES_FILE_ENV)
+    with pytest.raises(CatalogLocationError) as err:
+        LabConfigHelper.get_health_check_config()
+    assert str(err.value) == (
+        "the service catalog's location is not set: services_dir (or the environment variable HUBSPEC_SERVICES_DIR); "
+        "sizes_file (or the environment variable HUBSPEC_SIZES_FILE). Set LabConfigHelper.services_dir / .sizes_file "
+        "to the folder of service YAML files and the sizes YAML file the CDK app synthesized from"
+    )
 
 
 def test_helpers_import_without_aws_cdk():
@@ -91,6 +116,7 @@ def test_fargate_table():
     assert allowed_memory(300) == ()
 
 
+@pytest.mark.catalog
 def test_bundled_sizes_are_valid_fargate_pairs():
-    for size in load_catalog().sizes.values():
+    for size in load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES).sizes.values():
         assert size.memory in allowed_memory(size.cpu), size

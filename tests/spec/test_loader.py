@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hubspec import SpecErrors, load_catalog
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES, FIXTURE_SIZES
 
 EXAMPLES = Path(__file__).parent / "examples"
 BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.is_dir())
@@ -66,24 +66,19 @@ def test_boundary_values_pass_through_unchanged(load_case):
     assert edge.default_size == "xlarge"
 
 
-def test_bundled_services_load_with_the_issue_values():
-    catalog = load_catalog(DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE)
-    assert [s.name for s in catalog.services] == ["chat", "lab", "waiide"]
-    chat, lab, waiide = (catalog.service(n) for n in ("chat", "lab", "waiide"))
-    assert (chat.port, chat.probe_port, chat.image) == (8888, 3000, "calliopeai/calliope-data-agent:ui-latest")
-    assert (waiide.port, waiide.probe_port) == (8070, 8071)
-    assert (lab.port, lab.probe_port, lab.health_check.use_container_root) == (8888, 8888, False)
-    for spec in (chat, waiide):
-        hc = spec.health_check
-        assert (hc.interval, hc.timeout, hc.retries, hc.start_period) == (15, 10, 8, 45)
-        assert hc.use_container_root and hc.prefer_ecs_health
-    hc = lab.health_check
-    assert (hc.interval, hc.retries, hc.start_period) == (30, 8, 60)
-    assert hc.timeout < hc.interval  # the notes' 60 cannot be synthesized (see lab.yaml)
+@pytest.mark.catalog
+def test_bundled_catalog_loads_and_every_service_offers_sizes_it_defines():
+    catalog = load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES)
+    names = sorted(p.stem for p in BUNDLED_SERVICES.iterdir() if p.suffix in (".yaml", ".yml"))
+    assert [s.name for s in catalog.services] == names  # one service per file, named like it
+    for spec in catalog.services:
+        assert spec.sizes and set(spec.sizes) <= set(catalog.sizes) and spec.default_size in spec.sizes
+        assert spec.health_check.timeout < spec.health_check.interval  # what aws-cdk-lib accepts
 
 
+@pytest.mark.catalog
 def test_every_bundled_yaml_names_its_schema_for_editors():
-    for path in sorted(DEFAULT_SERVICES_DIR.glob("*.yaml")) + [DEFAULT_SIZES_FILE]:
+    for path in sorted(BUNDLED_SERVICES.glob("*.y*ml")) + [BUNDLED_SIZES]:
         first = path.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
         schema_path = (path.parent / first.split("$schema=", 1)[1]).resolve()
@@ -104,7 +99,7 @@ def test_non_utf8_file_is_reported(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "services").mkdir()
     (tmp_path / "services" / "x.yaml").write_bytes(b"name: \xff\xfe\n")
-    (tmp_path / "sizes.yaml").write_text(DEFAULT_SIZES_FILE.read_text())
+    (tmp_path / "sizes.yaml").write_text(FIXTURE_SIZES.read_text())
     with pytest.raises(SpecErrors) as excinfo:
         load_catalog(Path("services"), Path("sizes.yaml"))
     assert excinfo.value.lines() == ["services/x.yaml:1: $: file is not UTF-8 text"]

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubspec import SpecErrors, load_catalog
-from hubspec.loader import DEFAULT_SIZES_FILE
+from tests.catalogs import FIXTURE_SIZES
 
 VALID = {
     "name": "chat",
@@ -62,7 +62,7 @@ def test_any_value_anywhere_is_a_catalog_or_spec_errors(tmp_path: Path, changes)
     # JSON is YAML: every generated document is a well-formed file.
     (services / "chat.yaml").write_text(json.dumps(doc))
     try:
-        catalog = load_catalog(services, DEFAULT_SIZES_FILE)
+        catalog = load_catalog(services, FIXTURE_SIZES)
     except SpecErrors as errors:
         assert errors.errors, "SpecErrors without an error"
         assert all(e.file.endswith("chat.yaml") and e.line >= 1 and e.message for e in errors.errors)
@@ -77,6 +77,6 @@ def test_any_text_is_a_catalog_or_spec_errors(tmp_path: Path, text: str):
     services.mkdir(exist_ok=True)
     (services / "x.yaml").write_text(text, encoding="utf-8")
     try:
-        load_catalog(services, DEFAULT_SIZES_FILE)
+        load_catalog(services, FIXTURE_SIZES)
     except SpecErrors as errors:
         assert errors.errors

@@ -8,6 +8,7 @@ import pytest
 
 from hubspec import load_catalog, render_health_check
 from hubspec.model import HealthCheckSpec, ServiceSpec
+from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 
 def make_spec(port: int = 8888, **hc) -> ServiceSpec:
@@ -24,7 +25,8 @@ def make_spec(port: int = 8888, **hc) -> ServiceSpec:
 
 @pytest.fixture(scope="module")
 def bundled():
-    catalog = load_catalog()
+    """The fixture copy of the first bundled catalog (the live one may be tuned at any time)."""
+    catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
     return {s.name: render_health_check(s) for s in catalog.services}
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from hubspec.model import Acknowledgement, HealthCheckSpec, ServiceSpec, Source
+from tests.catalogs import FIXTURE_SIZES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-SIZES = REPO / "sizes.yaml"
+SIZES = FIXTURE_SIZES
 
 
 def _make_spec(

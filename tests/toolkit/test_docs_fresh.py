@@ -1,4 +1,4 @@
-"""docs/healthchecks.md is the committed output of `python -m hubspec report`: it must be fresh."""
+"""docs/healthchecks.md is the committed output of `hubspec report`: it must be fresh."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_committed_report_is_fresh(repo, monkeypatch, capsys):
                 committed.splitlines(True),
                 fresh.splitlines(True),
                 "docs/healthchecks.md (committed)",
-                "python -m hubspec report",
+                "hubspec report",
                 n=1,
             )
         )
