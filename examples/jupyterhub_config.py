@@ -12,7 +12,7 @@ import os
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
-c.JupyterHub.spawner_class = "ecsspawner.ECSSpawner"
+c.JupyterHub.spawner_class = "ecs"  # the entry point of `pip install hub-ecs-healthchecks[hub]`
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = 5
 # Tasks must reach the hub's API: listen on all interfaces, advertise a reachable address.
@@ -31,7 +31,8 @@ c.ECSSpawner.prefix = os.environ.get("FAMILY_PREFIX", "calliope-hub-dev")
 # Unique per hub: every task is tagged with it; the orphan reaper only ever touches tasks carrying it.
 c.ECSSpawner.hub_id = os.environ.get("HUB_ID", "calliope-hub-dev")
 
-# The catalog the form offers (defaults: the repository's services/ and sizes.yaml).
+# The catalog the form offers: the same services/ and sizes.yaml the CDK app synthesized from,
+# copied into the hub image. Required; by default read from HUBSPEC_SERVICES_DIR / HUBSPEC_SIZES_FILE.
 # c.ECSSpawner.services_dir = "/srv/hub/services"
 # c.ECSSpawner.sizes_file = "/srv/hub/sizes.yaml"
 c.ECSSpawner.default_service = "lab"  # used when user_options name no service

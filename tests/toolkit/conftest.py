@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hubspec.model import Acknowledgement, HealthCheckSpec, ServiceSpec, Source
-from tests.catalogs import FIXTURE_SIZES, REPO
+from tests.catalogs import FIXTURE_SIZES, HUB_CATALOG_SERVICES, REPO
 
 SIZES = FIXTURE_SIZES
 
@@ -33,6 +33,12 @@ def _make_spec(
         source=Source(file, lines or {}),
         **(service or {}),
     )
+
+
+@pytest.fixture(autouse=True)
+def _run_in_the_fixture_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands given no --services-dir read ./services: here the fixture catalog, never the bundled one."""
+    monkeypatch.chdir(HUB_CATALOG_SERVICES.parent)
 
 
 @pytest.fixture
