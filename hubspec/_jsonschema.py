@@ -9,18 +9,20 @@ jupyterhub), this changes nothing.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from types import ModuleType
 
 
-def import_jsonschema():
+def import_jsonschema() -> ModuleType:
     if "jsonschema" in sys.modules:
         return sys.modules["jsonschema"]
     blocked = "rfc3987_syntax" not in sys.modules
     if blocked:
-        sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes `import rfc3987_syntax` raise ImportError
     try:
-        import jsonschema
+        module = importlib.import_module("jsonschema")
     finally:
         if blocked:
             del sys.modules["rfc3987_syntax"]
-    return jsonschema
+    return module

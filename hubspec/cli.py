@@ -20,7 +20,7 @@ from hubspec import lint, report, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
-from hubspec.model import Catalog
+from hubspec.model import Catalog, ServiceSpec
 
 OK, FAILED, USAGE = 0, 1, 2
 PLUGINS = ("hubspec.tune", "hubspec.liveprobe")
@@ -84,7 +84,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ---- timeline ---------------------------------------------------------------------------------
 
 
-def _scenario(args: argparse.Namespace, spec) -> tuple[timing.Behaviour, str, str | None]:
+def _scenario(args: argparse.Namespace, spec: ServiceSpec) -> tuple[timing.Behaviour, str, str | None]:
     """The behaviour asked for, a sentence describing it, and the status that ends the run."""
     d = args.probe_seconds
     if args.never_ready:

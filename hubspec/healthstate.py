@@ -1,6 +1,6 @@
 """The container health state machine and probe schedules, as pure functions of time.
 
-Rules (moby daemon/health.go, handleProbeResult; see ../shared/ecs-facts.md):
+Rules (moby daemon/health.go, handleProbeResult; see docs/design.md):
 status starts `starting`; any success makes it `healthy` and resets the
 failure streak; a failure whose probe *started* inside start_period while the
 container was never healthy is not counted; `retries` consecutive counted

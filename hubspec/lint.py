@@ -26,7 +26,7 @@ from hubspec.yamlsource import format_path
 Severity = Literal["error", "warning"]
 ERROR, WARNING = "error", "warning"
 
-# The notes' targets and ECS's ranges (../shared/ecs-facts.md).
+# The notes' targets and ECS's ranges (docs/design.md).
 RETRY_WINDOW = (60, 120)
 DETECTION = (60, 180)
 MIN_RETRIES = 5

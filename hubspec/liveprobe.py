@@ -122,7 +122,7 @@ def run_health_command(command: Sequence[str], *, env: Mapping[str, str], timeou
     return ProbeRun(code, duration, _last_line(err) or _last_line(out))
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen[str]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -319,9 +319,9 @@ exit status: 0 final state healthy; 1 unhealthy, or still starting when a bound 
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register `probe` on the CLI's subparsers."""
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "probe",
         help="run a service's own health check against a running server, on the engine's schedule",
         description="Run SERVICE's rendered health-check command against a running server with the real "

@@ -42,10 +42,9 @@ class Source:
     """Where a spec came from, so later checks (lint) can name file and line."""
 
     file: str
-    lines: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def line_of(self, *path: str | int) -> int:
-        path = tuple(path)
         while path and path not in self.lines:
             path = path[:-1]
         return self.lines.get(path, 1)

@@ -27,7 +27,7 @@ class RenderedHealthCheck:
     port: int
     url: str | None
 
-    def to_ecs(self) -> dict:
+    def to_ecs(self) -> dict[str, object]:
         return {
             "command": list(self.command),
             "interval": self.interval,
@@ -78,14 +78,15 @@ def _python_http(spec: ServiceSpec, max_time: int) -> str:
 def render_health_check(spec: ServiceSpec) -> RenderedHealthCheck:
     hc = spec.health_check
     max_time = probe_max_time(hc.timeout)
-    url: str | None = probe_url(spec, shell=True)
+    shell_url = probe_url(spec, shell=True)
+    url: str | None = shell_url
     if hc.custom_health_command:
         command: tuple[str, ...] = ("CMD-SHELL", hc.custom_health_command)
         url = None
     elif hc.probe == "curl":
-        command = ("CMD-SHELL", f"curl -fsS -o /dev/null --max-time {max_time} {_shell_url(url)} || exit 1")
+        command = ("CMD-SHELL", f"curl -fsS -o /dev/null --max-time {max_time} {_shell_url(shell_url)} || exit 1")
     elif hc.probe == "wget":
-        command = ("CMD-SHELL", f"wget -q -O /dev/null -T {max_time} -t 1 {_shell_url(url)} || exit 1")
+        command = ("CMD-SHELL", f"wget -q -O /dev/null -T {max_time} -t 1 {_shell_url(shell_url)} || exit 1")
     elif hc.probe == "python":
         command = ("CMD", "python3", "-c", _python_http(spec, max_time))
         url = probe_url(spec, shell=False)

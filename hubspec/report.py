@@ -8,13 +8,14 @@ the specs, never on the clock, so regenerating an unchanged tree is a no-op.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from hubspec.healthstate import DOCKER_START_INTERVAL, PROFILE_HELP, PROFILES
 from hubspec.lint import Finding, errors, lint_service, open_warnings
 from hubspec.model import Catalog, ServiceSpec, SizeSpec
 from hubspec.render import RenderedHealthCheck, render_health_check
-from hubspec.timing import Span, Timings, notes_estimate, timings
+from hubspec.timing import Behaviour, Simulation, Span, Timings, notes_estimate, timings
 
 REGENERATE = "hubspec report > docs/healthchecks.md"
 
@@ -180,7 +181,7 @@ def _detail(r: ServiceReport) -> list[str]:
         kind, seconds = r.startup
         row(
             f"HEALTHY when ready at the {kind} start-up ({_s(seconds)} s)",
-            [_s(by[p].healthy_when_started) for p in profiles],
+            [_s(v) if (v := by[p].healthy_when_started) is not None else "–" for p in profiles],
             _span(t.span("healthy_when_started")),
         )
     row(
@@ -274,7 +275,7 @@ _MODE_TEXT = {
 }
 
 
-def timeline_lines(spec: ServiceSpec, sim, behaviour, *, until: float) -> list[str]:
+def timeline_lines(spec: ServiceSpec, sim: Simulation, behaviour: Behaviour, *, until: float) -> list[str]:
     """The notes' "Detection Timeline", but simulated: one line per event, in time order."""
     hc = spec.health_check
     events: list[tuple[float, int, str]] = [(0.0, 0, "container starts; status starting (ECS: UNKNOWN)")]
@@ -311,7 +312,7 @@ def timeline_lines(spec: ServiceSpec, sim, behaviour, *, until: float) -> list[s
     return [f"{_s(at).rjust(width)}s  {text}" for at, _, text in events]
 
 
-def _phase_changes(behaviour, until: float):
+def _phase_changes(behaviour: Behaviour, until: float) -> Iterator[tuple[float, str]]:
     """(time, mode) at t = 0 and at every phase boundary up to `until` (flapping repeats)."""
     period = behaviour.period
     cycle = 0

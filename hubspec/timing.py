@@ -1,7 +1,7 @@
 """What a health check really does over time: an event-by-event simulation.
 
 The design notes promise `S + I×R` and start their timelines when start_period
-ends. The engine does neither (see ../shared/ecs-facts.md): the first probe runs
+ends. The engine does neither (see docs/design.md): the first probe runs
 at t = interval (classic) or after 5 s (start-interval), a success counts at once,
 and a hanging probe costs interval + timeout per round. So every number here is
 simulated on `hubspec.healthstate` (one implementation of the rules, shared with
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,10 +63,14 @@ _JUST_AFTER = 1e-6
 class CheckTiming(Protocol):
     """The four ECS numbers; HealthCheckSpec and RenderedHealthCheck both fit."""
 
-    interval: int
-    timeout: int
-    retries: int
-    start_period: int
+    @property
+    def interval(self) -> int: ...
+    @property
+    def timeout(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def start_period(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,9 @@ def detection_after_healthy(
         for broken_at, measured_from in ((this + _JUST_AFTER, this), (nxt, nxt)):
             behaviour = fails_at(broken_at, mode=mode, ok_seconds=ok_seconds, fail_seconds=fail_seconds)
             sim = simulate(check, behaviour, profile=profile, until=_horizon(check, broken_at), stop_at=UNHEALTHY)
-            took = sim.first(UNHEALTHY) - measured_from
+            unhealthy = sim.first(UNHEALTHY)
+            assert unhealthy is not None  # the horizon is long enough for a broken server to be caught
+            took = unhealthy - measured_from
             best, worst = min(best, took), max(worst, took)
     return best, worst
 
@@ -266,7 +273,7 @@ class Span:
     high: float
 
     @classmethod
-    def of(cls, values) -> Span:
+    def of(cls, values: Iterable[float]) -> Span:
         values = list(values)
         return cls(min(values), max(values))
 
@@ -300,9 +307,11 @@ def profile_timings(
 ) -> ProfileTimings:
     if ok_seconds > check.timeout:
         raise ValueError(f"a passing probe cannot take {ok_seconds:g} s: the timeout is {check.timeout} s")
+    earliest = time_to_healthy(check, profile=profile, ok_seconds=ok_seconds)
+    assert earliest is not None  # a server that answers from t = 0 always turns HEALTHY
     return ProfileTimings(
         profile=profile,
-        earliest_healthy=time_to_healthy(check, profile=profile, ok_seconds=ok_seconds),
+        earliest_healthy=earliest,
         healthy_when_started=(
             None if startup is None else time_to_healthy(check, profile=profile, ready=startup, ok_seconds=ok_seconds)
         ),

@@ -96,7 +96,7 @@ def _json_samples(path: Path, name: str, text: str) -> tuple[float, ...]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecErrors([SpecError(name, exc.lineno, "$", f"invalid JSON: {exc.msg} (column {exc.colno})")]) from None
-    key: tuple = ()
+    key: tuple[str, ...] = ()
     if isinstance(data, dict) and isinstance(data.get("samples"), list):
         data, key = data["samples"], ("samples",)
     if not isinstance(data, list):
@@ -140,8 +140,8 @@ def _csv_samples(name: str, text: str, column: str | None) -> tuple[float, ...]:
             continue
         value = _number(cells[index])
         problem = _sample_error(value, cells[index]) if value is not None else _sample_error(cells[index])
-        if problem:
-            errors.append(SpecError(name, line, label, problem))
+        if problem or value is None:
+            errors.append(SpecError(name, line, label, problem or "not a number"))
         else:
             values.append(value)
     if errors:
@@ -447,9 +447,9 @@ def write_atomically(path: Path, text: str) -> None:
 # --- command line ----------------------------------------------------------------------------------
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register `tune` on the CLI's subparsers."""
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "tune",
         help="propose start_period, timeout and retries from observed start-up times",
         description="Read observed start-up times of SERVICE (one per start), propose start_period, timeout "

@@ -126,7 +126,7 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     images = _images(context.get(IMAGES, {}), bad)
     services_dir = root / str(context.get(SERVICES_DIR, SERVICES_DIRNAME))
     sizes_file = root / str(context.get(SIZES_FILE, SIZES_FILENAME))
-    if errors:
+    if errors or retention is None:
         raise InputErrors(errors)
     return HubSettings(
         prefix=prefix, log_retention_days=retention, services_dir=services_dir, sizes_file=sizes_file, images=images

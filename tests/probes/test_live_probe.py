@@ -1,6 +1,6 @@
 """`probe`: the service's own check against a real server, on the state machine's schedule.
 
-Timelines are hand-worked from the rules in ecs-facts.md (classic: first probe
+Timelines are hand-worked from the rules in docs/design.md (classic: first probe
 at t = interval, the next `interval` after the previous one ends; start-interval:
 every 5 s inside start_period, one probe exactly when it ends, then interval).
 Engine time advances by the scheduled waits plus each probe's real duration d,

@@ -107,7 +107,7 @@ def _case_ids() -> list:
 
 
 def _expected(kind: str, variant: str, mode: str) -> tuple[bool, tuple[str, ...]]:
-    """(probe passes, paths the server sees) as the issue and ecs-facts.md say they must be."""
+    """(probe passes, paths the server sees) as the issue and docs/design.md say they must be."""
     path = VARIANTS[variant][2]
     if mode == "refused":
         return False, ()

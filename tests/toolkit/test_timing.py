@@ -1,4 +1,4 @@
-"""The simulator against hand-worked timelines and the closed forms in ecs-facts.md.
+"""The simulator against hand-worked timelines and the closed forms in docs/design.md.
 
 Notation: I interval, T timeout, R retries, S start_period, d = how long a passing
 probe takes. A failure counts only if its probe *started* at t >= S (while the
@@ -254,7 +254,7 @@ def test_behaviour_rejects_nonsense(kwargs):
         Behaviour(**kwargs)
 
 
-# ---- closed forms (ecs-facts.md) over random valid specs ---------------------------------------
+# ---- closed forms (docs/design.md) over random valid specs ---------------------------------------
 
 
 @st.composite
@@ -315,7 +315,7 @@ def test_detection_after_healthy(check, data):
             # I + d gap to the probe that sees it.
             assert best == (r - 1) * (i + f) + f
             assert worst == best + i + d
-    # ecs-facts' "about R·(I + d)" (failing probes as long as passing ones) lies in [best, worst].
+    # the design notes' "about R·(I + d)" (failing probes as long as passing ones) lies in [best, worst].
     best, worst = detection_after_healthy(check, profile=CLASSIC, mode=REFUSED, ok_seconds=d, fail_seconds=d)
     assert best <= r * (i + d) <= worst
 
