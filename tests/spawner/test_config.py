@@ -78,3 +78,33 @@ def test_spawners_with_the_default_client_share_one_reader():
     assert first.client_factory is second.client_factory
     assert first.reader is second.reader
     assert ECSSpawner(region="eu-west-1", cluster="c", hub_id="h").reader is not first.reader
+
+
+def test_catalog_location_is_required_and_the_error_says_what_to_set(hub, monkeypatch):
+    monkeypatch.delenv("HUBSPEC_SERVICES_DIR", raising=False)
+    monkeypatch.delenv("HUBSPEC_SIZES_FILE", raising=False)
+    spawner = hub.spawner(hub.user("alice"), "")
+    spawner.services_dir = spawner.sizes_file = ""
+    with pytest.raises(SpawnException) as err:
+        asyncio.run(spawner.start())
+    assert err.value.message == "This hub's service catalog is not available; ask an administrator."
+    assert "services_dir (or the environment variable HUBSPEC_SERVICES_DIR)" in err.value.log_message
+    assert "Set c.ECSSpawner.services_dir and c.ECSSpawner.sizes_file" in err.value.log_message
+
+
+def test_catalog_location_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("HUBSPEC_SERVICES_DIR", str(tmp_path / "services"))
+    monkeypatch.setenv("HUBSPEC_SIZES_FILE", str(tmp_path / "sizes.yaml"))
+    spawner = ECSSpawner()
+    assert (spawner.services_dir, spawner.sizes_file) == (str(tmp_path / "services"), str(tmp_path / "sizes.yaml"))
+
+
+def test_a_catalog_that_does_not_load_is_reported_file_by_line(hub, tmp_path):
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "lab.yaml").write_text("name: lab\nimage: x\nsizes: [small]\nhealth_check: {}\n")
+    (tmp_path / "sizes.yaml").write_text("sizes:\n  small: {cpu: 256, memory: 512}\n")
+    spawner = hub.spawner(hub.user("alice"), "")
+    spawner.services_dir, spawner.sizes_file = str(tmp_path / "services"), str(tmp_path / "sizes.yaml")
+    with pytest.raises(SpawnException) as err:
+        asyncio.run(spawner.start())
+    assert "lab.yaml:4: health_check: missing required key 'interval'" in err.value.log_message
