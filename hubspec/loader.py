@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -56,9 +58,29 @@ def health_check_ranges() -> dict[str, tuple[int, int]]:
 
 
 @cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled with ECMA-262's meaning of a final `$`: the end of the string.
+
+    Python's `$` also matches before a final newline, so `^[a-z]+$` would accept
+    "chat\\n" (a family name with a newline in it). JSON Schema patterns are ECMA
+    regular expressions, where `$` (without the m flag) is the end of the input:
+    that is Python's `\\Z`.
+    """
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
+    cls = jsonschema.validators.extend(cls, validators={"pattern": _pattern})
     return cls(schema(name))
 
 

@@ -7,6 +7,7 @@ str/int/float/bool and the line numbers are kept in a side table keyed by path.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ def format_path(path: PathT) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not str(part).isprintable():  # a key with a control character stays on one line
+            out += f"[{str(part)!r}]"
         else:
             out += ("." if out else "") + str(part)
     return out or "$"
@@ -107,4 +110,57 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[SpecError]]:
         return None, [SpecError(name, 1, "$", "file is empty; expected a mapping")]
     lines: dict[PathT, int] = {(): 1}
     data = _plain(node, (), lines)
-    return YamlDoc(name, data, lines), []
+    doc = YamlDoc(name, data, lines)
+    errors = control_character_errors(doc)
+    return (None, errors) if errors else (doc, [])
+
+
+def _control_character(text: str) -> str | None:
+    """The first control character (Unicode Cc, line or paragraph separator) in `text`, or None."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return char
+    return None
+
+
+def control_character_errors(doc: YamlDoc) -> list[SpecError]:
+    """No key or string anywhere may hold a control character, newline and tab included.
+
+    Every value ends up in a family name, an image reference, a shell line or a
+    one-line report; a final newline (which Python's `$` lets through a pattern)
+    or a NUL would be a broken task definition or probe, so the whole file is
+    refused before any other check sees it.
+    """
+    errors: list[SpecError] = []
+
+    def check(text: str, path: PathT, what: str) -> None:
+        char = _control_character(text)
+        if char is not None:
+            hint = (
+                "; a YAML block scalar (| or >) keeps its final newline, use |- or >-"
+                if text.endswith("\n") and char == "\n"
+                else ""
+            )
+            errors.append(
+                SpecError(
+                    doc.file,
+                    doc.line_of(path),
+                    format_path(path),
+                    f"{what} {text!r} contains the control character U+{ord(char):04X}; "
+                    f"keys and values must be single-line printable text{hint}",
+                )
+            )
+
+    def walk(value: Any, path: PathT) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                check(key, path + (key,), "key")
+                walk(child, path + (key,))
+        elif isinstance(value, list):
+            for i, child in enumerate(value):
+                walk(child, path + (i,))
+        elif isinstance(value, str):
+            check(value, path, "value")
+
+    walk(doc.data, ())
+    return errors
