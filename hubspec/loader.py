@@ -22,7 +22,7 @@ jsonschema = import_jsonschema()
 from jsonschema.exceptions import ValidationError
 
 from hubspec import fargate
-from hubspec.commands import curl_calls
+from hubspec.commands import command_problems
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.model import (
     DEFAULT_ENDPOINT,
@@ -201,14 +201,8 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
         if isinstance(command, str) and command.strip():
             if "probe" in hc:
                 add(("health_check", "probe"), "probe and custom_health_command are mutually exclusive; remove one")
-            calls = curl_calls(command)
-            if calls is None:
-                add(("health_check", "custom_health_command"), "cannot be parsed as a shell line (unbalanced quotes?)")
-            elif any(not c.fails_on_http_error for c in calls):
-                add(
-                    ("health_check", "custom_health_command"),
-                    "runs curl without -f/--fail, so it passes on HTTP 404/500; add -f (for example curl -fsS)",
-                )
+            for problem in command_problems(command):
+                add(("health_check", "custom_health_command"), problem)
     offered = data.get("sizes")
     if isinstance(offered, list):
         if sizes is not None:

@@ -57,3 +57,74 @@ def test_a_final_newline_does_not_pass_a_schema_pattern(path: tuple[str, ...], v
 def test_a_size_name_with_a_final_newline_does_not_pass() -> None:
     errors = list(_validator("sizes").iter_errors({"sizes": {"small\n": {"cpu": 256, "memory": 512}}}))
     assert [e.validator for e in errors] == ["pattern"]
+
+
+# ---- 2. custom commands that cannot catch a broken server --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -fsS -o /dev/null --max-time 9 http://127.0.0.1:8071/health || exit 1",
+        "sh -c 'curl -fsS --max-time 9 http://127.0.0.1:8071/health' || exit 1",
+        'curl -fsS --max-time 9 "http://127.0.0.1:8888${JUPYTERHUB_SERVICE_PREFIX%/}/health" || exit 1',
+        'test "$(curl -fsS --max-time 9 http://127.0.0.1:8071/health)" = ok',
+        "if curl -fsS -m 9 http://127.0.0.1:8071/health; then exit 0; else exit 1; fi",
+        "exec curl -fo /dev/null -m9 http://127.0.0.1:8071/health",
+        "timeout 9 curl -f http://127.0.0.1:8071/health",
+        "curl -f --no-fail --fail -m 9 http://127.0.0.1:8071/health",
+        "curl -sS --fail-with-body -m 9 http://127.0.0.1:8071/health | grep -q ok",
+        "wget -q -O /dev/null -T 9 -t 1 http://127.0.0.1:8071/health || exit 1",
+        "python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8071/health\", timeout=9)'",
+    ],
+)
+def test_commands_that_fail_on_a_broken_server_are_accepted(command: str) -> None:
+    from hubspec.commands import command_problems
+
+    assert command_problems(command) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fails", "max_time", "urls"),
+    [
+        (["-fsS", "-m9", "http://a/"], True, 9.0, ["http://a/"]),
+        (["-sSo", "-f", "http://a/"], False, None, ["http://a/"]),  # -o takes -f as its file name
+        (["-H", "--fail", "http://a/"], False, None, ["http://a/"]),
+        (["-f", "--no-fail", "http://a/"], False, None, ["http://a/"]),
+        (["--url", "http://a/", "-f", "--max-time", "2.5"], True, 2.5, ["http://a/"]),
+        (["-f", "--", "-x"], True, None, ["-x"]),
+    ],
+)
+def test_curl_arguments_are_read_as_curl_reads_them(
+    args: list[str], fails: bool, max_time: float | None, urls: list[str]
+) -> None:
+    from hubspec.commands import parse_curl
+
+    [call] = parse_curl(args)
+    assert (call.fails_on_http_error, call.max_time, list(call.urls), call.problems) == (fails, max_time, urls, ())
+
+
+def test_next_starts_a_transfer_with_fresh_options() -> None:
+    from hubspec.commands import parse_curl
+
+    first, second = parse_curl(["-f", "http://a/", "--next", "http://b/"])
+    assert (first.fails_on_http_error, second.fails_on_http_error) == (True, False)
+
+
+def test_an_unclosed_parameter_expansion_is_a_parse_error_not_a_hang() -> None:
+    """bashlex 0.18 loops forever on `'${a'`; the guard in hubspec.commands turns it into an error."""
+    import signal
+
+    from hubspec.commands import command_problems
+
+    def hang(*_: object) -> None:
+        raise AssertionError("the shell parser hangs")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(5)
+    try:
+        problems = command_problems("curl -f http://127.0.0.1:1/'${a' || exit 1")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert problems == ["cannot be parsed as a shell line (bad substitution: no closing '}')"]
