@@ -84,6 +84,19 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema(name))
 
 
+def image_problem(image: Any) -> str | None:
+    """Why `image` is not an image reference the service schema accepts, or None.
+
+    For image overrides that do not come from a service file (`-c images=...`): the
+    schema's `image` rule is the only one, wherever the reference comes from.
+    """
+    doc = YamlDoc("image", image)
+    subschema = schema("service")["properties"]["image"]
+    for err in _validator("service").evolve(schema=subschema).iter_errors(image):
+        return _explain(doc, err)[0].message
+    return None
+
+
 def _schema_errors(doc: YamlDoc, schema_name: str) -> list[SpecError]:
     errors: list[SpecError] = []
     for err in _validator(schema_name).iter_errors(doc.data):
