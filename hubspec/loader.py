@@ -34,6 +34,7 @@ from hubspec.model import (
     SizeSpec,
     Source,
 )
+from hubspec.naming import output_id
 from hubspec.yamlsource import YamlDoc, display_name, format_path, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -263,6 +264,55 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
     )
 
 
+# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
+# not the 500-resource limit (4 + one resource per family), is what caps a stack.
+MAX_FAMILIES = 200
+
+
+def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:
+    """What the stack cannot hold although every file is valid: too many families, names that collide.
+
+    Task definition family `<prefix>-<service>-<size>` and stack output `Family<Service><Size>`
+    must be unique: `a-b` × size `c` and `a` × size `b-c` share a family, `chat-x` and `chat_x`
+    (or `chat-` and `chat`) share an output. The later file is blamed, naming the earlier one.
+    """
+    errors: list[SpecError] = []
+    families = sum(len(spec.sizes) for spec in specs)
+    if families > MAX_FAMILIES:
+        errors.append(
+            SpecError(
+                display_name(services_dir),
+                1,
+                "$",
+                f"{families} task definitions (services x sizes), but one stack holds at most {MAX_FAMILIES} "
+                "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
+            )
+        )
+    seen: dict[str, tuple[ServiceSpec, str, int]] = {}
+    for spec in sorted(specs, key=lambda s: (s.source.file, s.name)):
+        for i, size in enumerate(spec.sizes):
+            line = spec.source.line_of("sizes", i)
+            keys = {
+                f"family: <prefix>-{spec.name}-{size}": f"task definition family <prefix>-{spec.name}-{size}",
+                f"output: {output_id(spec.name, size)}": f"stack output {output_id(spec.name, size)}",
+            }
+            for key, what in keys.items():
+                if key in seen:
+                    other, other_size, other_line = seen[key]
+                    errors.append(
+                        SpecError(
+                            spec.source.file,
+                            line,
+                            format_path(("sizes", i)),
+                            f"service {spec.name!r} with size {size!r} gives {what}, as service {other.name!r} "
+                            f"with size {other_size!r} does ({other.source.file}:{other_line}); rename one of them",
+                        )
+                    )
+                    break
+                seen[key] = (spec, size, line)
+    return errors
+
+
 def service_files(services_dir: Path) -> list[Path]:
     return sorted(p for p in services_dir.glob("*.yaml") if p.is_file())
 
@@ -303,6 +353,7 @@ def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = D
         errors.extend(file_errors)
         if not file_errors:
             specs.append(_build_service(doc))
+    errors += catalog_errors(specs, services_dir)
     if errors:
         raise SpecErrors(errors)
     return Catalog(services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}))

@@ -155,7 +155,7 @@ def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
     assert (status, lines) == (
         1,
         [
-            f"{services}: 204 task definitions (services x sizes), but one stack holds at "
+            f"{services}:1: $: 204 task definitions (services x sizes), but one stack holds at "
             "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
             "sizes or split the services"
         ],

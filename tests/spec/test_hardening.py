@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,3 +129,44 @@ def test_an_unclosed_parameter_expansion_is_a_parse_error_not_a_hang() -> None:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert problems == ["cannot be parsed as a shell line (bad substitution: no closing '}')"]
+
+
+# ---- 4 and 8. what synth refuses, `check` refuses first, with the same lines --------------------
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def _check(capsys: pytest.CaptureFixture[str], services: Path, sizes: Path) -> tuple[int, list[str]]:
+    from hubspec.cli import main
+
+    status = main(["check", "--services-dir", str(services), "--sizes-file", str(sizes)])
+    return status, capsys.readouterr().err.splitlines()
+
+
+def test_check_refuses_name_collisions_with_the_loader_lines(capsys, monkeypatch) -> None:
+    case = EXAMPLES / "bad" / "name_collisions"
+    monkeypatch.chdir(case)
+    status, err = _check(capsys, Path("services"), Path("sizes.yaml"))
+    expected = (case / "expected.txt").read_text().splitlines()
+    assert (status, err) == (1, expected + [f"{len(expected)} spec error(s)"])
+
+
+def test_check_refuses_more_families_than_a_stack_holds(capsys, monkeypatch, tmp_path) -> None:
+    """51 services x 4 sizes = 204 families: `check` says so, as synth does (tests/cdk/test_app_errors.py)."""
+    monkeypatch.chdir(tmp_path)
+    services = tmp_path / "services"
+    services.mkdir()
+    for i in range(51):
+        (services / f"s{i:02d}.yaml").write_text(
+            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
+            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
+        )
+    status, err = _check(capsys, Path("services"), EXAMPLES / "sizes.yaml")
+    assert (status, err) == (
+        1,
+        [
+            "services:1: $: 204 task definitions (services x sizes), but one stack holds at most 200 "
+            "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
+            "1 spec error(s)",
+        ],
+    )
