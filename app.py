@@ -54,6 +54,8 @@ def main(argv: list[str]) -> int:
     except InputErrors as err:
         print("\n".join(err.lines), file=sys.stderr)
         return 1
+    for warning in inputs.catalog.warnings:  # folder entries that are not service files
+        print(warning, file=sys.stderr)
     outdir = os.environ.get("CDK_OUTDIR")
     staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=Path(outdir).parent)) if outdir else None
     published = False

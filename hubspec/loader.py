@@ -35,7 +35,7 @@ from hubspec.model import (
     Source,
 )
 from hubspec.naming import output_id
-from hubspec.yamlsource import YamlDoc, display_name, format_path, load_yaml
+from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVICES_DIR = REPO_ROOT / "services"
@@ -81,7 +81,9 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
-    cls = jsonschema.validators.extend(cls, validators={"pattern": _pattern})
+    # JSON Schema calls 512.0 an integer; YAML does not, and `int()` of it would hide the mistake.
+    strict_integers = cls.TYPE_CHECKER.redefine("integer", lambda _checker, value: _is_int(value))
+    cls = jsonschema.validators.extend(cls, validators={"pattern": _pattern}, type_checker=strict_integers)
     return cls(schema(name))
 
 
@@ -313,20 +315,51 @@ def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecErr
     return errors
 
 
+SERVICE_SUFFIXES = (".yaml", ".yml")  # in any letter case: X.YAML and x.Yml load too
+
+
+def scan_services_dir(services_dir: Path) -> tuple[list[Path], list[SpecError], list[str]]:
+    """Every entry of the services folder is loaded, refused or reported: (files, errors, warnings).
+
+    A skipped file would mean the next deploy deletes that service's task definitions, so an
+    entry named like a service file that is not a regular readable file (a dangling symlink,
+    a loop, a directory, a FIFO) is an error, and any other entry is a warning.
+    """
+    files: list[Path] = []
+    errors: list[SpecError] = []
+    warnings: list[str] = []
+    if not services_dir.is_dir():
+        return files, errors, warnings
+    for entry in sorted(services_dir.iterdir(), key=lambda p: p.name):
+        name = display_name(entry)
+        if entry.name.startswith(".") or entry.suffix.lower() not in SERVICE_SUFFIXES:
+            kind = "directory" if entry.is_dir() else "hidden file" if entry.name.startswith(".") else "file"
+            warnings.append(f"{name}:1: $: warning: {kind} is not a service file (*.yaml or *.yml); ignored")
+            continue
+        problem = file_problem(entry)
+        if problem is not None:
+            errors.append(SpecError(name, 1, "$", problem))
+            continue
+        files.append(entry)
+    return files, errors, warnings
+
+
 def service_files(services_dir: Path) -> list[Path]:
-    return sorted(p for p in services_dir.glob("*.yaml") if p.is_file())
+    """The service files of the folder (`*.yaml`, `*.yml`, any case) that are regular files."""
+    return scan_services_dir(services_dir)[0]
 
 
 def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = DEFAULT_SIZES_FILE) -> Catalog:
     """Validate every file and build the Catalog, or raise SpecErrors listing every problem."""
     services_dir, sizes_file = Path(services_dir), Path(sizes_file)
     sizes, errors = _load_sizes(sizes_file)
-    files = service_files(services_dir)
+    files, dir_errors, warnings = scan_services_dir(services_dir)
+    errors += dir_errors
     if not services_dir.is_dir():
         problem = "is not a directory" if services_dir.exists() else "does not exist"
         errors.append(SpecError(display_name(services_dir), 1, "$", f"services directory {problem}"))
-    elif not files:
-        errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml) found"))
+    elif not files and not dir_errors:
+        errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml or *.yml) found"))
     specs: list[ServiceSpec] = []
     first_seen: dict[str, str] = {}
     for path in files:
@@ -356,4 +389,6 @@ def load_catalog(services_dir: Path = DEFAULT_SERVICES_DIR, sizes_file: Path = D
     errors += catalog_errors(specs, services_dir)
     if errors:
         raise SpecErrors(errors)
-    return Catalog(services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}))
+    return Catalog(
+        services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}), warnings=tuple(warnings)
+    )

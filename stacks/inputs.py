@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubspec.errors import SpecErrors
+from hubspec.errors import SpecErrors, shown
 from hubspec.lint import Finding, lint_catalog
 from hubspec.lint import errors as lint_errors
 from hubspec.loader import load_catalog
@@ -37,5 +37,5 @@ def load_inputs(settings: HubSettings) -> HubInputs:
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged
     if errors:
-        raise InputErrors(errors)
+        raise InputErrors(shown(errors))
     return HubInputs(catalog=catalog, findings=findings)

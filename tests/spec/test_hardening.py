@@ -170,3 +170,117 @@ def test_check_refuses_more_families_than_a_stack_holds(capsys, monkeypatch, tmp
             "1 spec error(s)",
         ],
     )
+
+
+# ---- 5. every entry of the services folder is loaded, refused or reported ----------------------
+
+VALID_SERVICE = (
+    "name: {name}\nimage: example/{name}:1\nsizes: [small]\n"
+    "health_check: {{interval: 15, timeout: 10, retries: 8, start_period: 45}}\n"
+)
+
+
+def test_yml_and_upper_case_suffixes_load_and_other_entries_are_warnings(load_case) -> None:
+    catalog = load_case(EXAMPLES / "good" / "yml_and_others")
+    assert [s.name for s in catalog.services] == ["chat", "lab"]
+    assert catalog.warnings == (
+        "services/.chat.yml.swp:1: $: warning: hidden file is not a service file (*.yaml or *.yml); ignored",
+        "services/drafts:1: $: warning: directory is not a service file (*.yaml or *.yml); ignored",
+        "services/notes.md:1: $: warning: file is not a service file (*.yaml or *.yml); ignored",
+    )
+
+
+def test_check_prints_the_warnings_and_strict_fails_on_them(capsys, monkeypatch) -> None:
+    from hubspec.cli import main
+
+    monkeypatch.chdir(EXAMPLES / "good" / "yml_and_others")
+    args = ["check", "--services-dir", "services", "--sizes-file", "../../sizes.yaml"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "services/notes.md:1: $: warning: file is not a service file (*.yaml or *.yml); ignored" in out
+    assert out[-1].endswith("; 3 folder entry(ies) ignored")
+    assert main([*args, "--strict"]) == 1
+
+
+def test_a_fifo_named_like_a_service_file_is_an_error_not_a_hang(tmp_path, monkeypatch) -> None:
+    import os
+
+    from hubspec import SpecErrors, load_catalog
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "chat.yaml").write_text(VALID_SERVICE.format(name="chat"))
+    os.mkfifo(tmp_path / "services" / "pipe.yaml")
+    with pytest.raises(SpecErrors) as excinfo:
+        load_catalog(Path("services"), EXAMPLES / "sizes.yaml")
+    assert excinfo.value.lines() == ["services/pipe.yaml:1: $: is a named pipe (FIFO), not a regular file"]
+
+
+# ---- 6. resource exhaustion ---------------------------------------------------------------------
+
+
+def test_sizes_file_dev_zero_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    from hubspec import SpecErrors, load_catalog
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "chat.yaml").write_text(VALID_SERVICE.format(name="chat"))
+    with pytest.raises(SpecErrors) as excinfo:
+        load_catalog(Path("services"), Path("/dev/zero"))
+    assert excinfo.value.lines() == ["/dev/zero:1: $: is a character device, not a regular file"]
+
+
+def test_a_ten_megabyte_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch) -> None:
+    from hubspec import SpecErrors, load_catalog
+    from hubspec.yamlsource import MAX_FILE_BYTES
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "services").mkdir()
+    big = VALID_SERVICE.format(name="big") + "".join(f"unknown{i}: {i}\n" for i in range(700_000))
+    (tmp_path / "services" / "big.yaml").write_text(big)
+    with pytest.raises(SpecErrors) as excinfo:
+        load_catalog(Path("services"), EXAMPLES / "sizes.yaml")
+    size = len(big.encode())
+    assert size > 10_000_000
+    assert excinfo.value.lines() == [
+        f"services/big.yaml:1: $: file is {size} bytes; a spec file may have at most {MAX_FILE_BYTES}"
+    ]
+
+
+def test_at_most_fifty_errors_are_printed_then_how_many_more(load_case) -> None:
+    from hubspec import SpecErrors
+
+    with pytest.raises(SpecErrors) as excinfo:
+        load_case(EXAMPLES / "bad" / "resource_limits")
+    assert len(excinfo.value.errors) == 62
+    assert len(excinfo.value.lines()) == 51 and excinfo.value.lines()[-1] == "… and 12 more"
+
+
+# ---- 7. HC010: every spelling of "this container" -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "ports"),
+    [
+        ("curl -f -m 9 http://127.0.0.1:3000/health", [3000]),
+        ("curl -f -m 9 http://127.1.2.3:3000/health", [3000]),
+        ("curl -f -m 9 http://0.0.0.0:3000/health", [3000]),
+        ("curl -f -m 9 http://[::1]:3000/health", [3000]),
+        ("curl -f -m 9 http://[::]:3000/health", [3000]),
+        ("curl -f -m 9 http://[::ffff:127.0.0.1]:3000/health", [3000]),
+        ("curl -f -m 9 http://LOCALHOST.:3000/health", [3000]),
+        ("curl -f -m 9 http://127.1:3000/health", [3000]),
+        ("curl -f -m 9 http://0:3000/health", [3000]),
+        ("curl -f -m 9 localhost:3000/health", [3000]),
+        ("curl -f -m 9 http://user@127.0.0.1:3000/health", [3000]),
+        ("sh -c 'curl -f -m 9 http://[::1]:3000/'", [3000]),
+        ("python3 -c \"import urllib.request as u; u.urlopen('http://[::1]:3000/health')\"", [3000]),
+        ('curl -f -m 9 "http://127.0.0.1:3000${JUPYTERHUB_SERVICE_PREFIX}health"', [3000]),
+        ("curl -f -m 9 http://127.0.0.1:${PORT}/health", []),
+        ("curl -f -m 9 http://example.com:3000/health", []),
+    ],
+)
+def test_probe_ports_reads_every_loopback_spelling(command: str, ports: list[int]) -> None:
+    from hubspec.lint import probe_ports
+
+    assert probe_ports(command) == ports
