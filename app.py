@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from stacks.context import merge_context, parse_context_args, read_cdk_json_context, settings_from_context
@@ -52,13 +54,45 @@ def main(argv: list[str]) -> int:
     except InputErrors as err:
         print("\n".join(err.lines), file=sys.stderr)
         return 1
-    # Imported only now: aws-cdk-lib starts a Node.js process, and bad input needs none.
-    from stacks.app_builder import build_stack, create_app
+    for warning in inputs.catalog.warnings:  # folder entries that are not service files
+        print(warning, file=sys.stderr)
+    outdir = os.environ.get("CDK_OUTDIR")
+    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=Path(outdir).parent)) if outdir else None
+    published = False
+    try:
+        # Imported only now: aws-cdk-lib starts a Node.js process, and bad input needs none.
+        from stacks.app_builder import build_stack, create_app
 
-    app = create_app(context=context, outdir=os.environ.get("CDK_OUTDIR"))
-    build_stack(app, settings=settings, inputs=inputs)
-    app.synth()
+        app = create_app(context=context, outdir=str(staging) if staging else None)
+        build_stack(app, settings=settings, inputs=inputs)
+        app.synth()
+        if staging is not None and outdir is not None:
+            publish(staging, Path(outdir))
+            published = True
+    except RuntimeError as err:  # a jsii error: aws-cdk-lib refused the stack (its report is printed above)
+        message = str(err).split(" A copy of this report", 1)[0].strip().splitlines()
+        print(f"synth failed: {message[0] if message else type(err).__name__}; nothing was written", file=sys.stderr)
+        return 1
+    finally:
+        if staging is not None and not published:
+            shutil.rmtree(staging, ignore_errors=True)
     return 0
+
+
+def publish(staging: Path, outdir: Path) -> None:
+    """Move a complete cloud assembly into `outdir`, so a failed synth never leaves a manifest behind.
+
+    Entries are replaced one by one; anything else in `outdir` (the CDK CLI's lock files) stays.
+    The manifest moves last, so a reader never sees a manifest whose templates are missing.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    entries = sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json")
+    for entry in entries:
+        target = outdir / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    staging.rmdir()
 
 
 if __name__ == "__main__":

@@ -57,11 +57,14 @@ def _positive(text: str) -> float:
 def cmd_check(args: argparse.Namespace) -> int:
     catalog = load(args)
     findings = lint.lint_catalog(catalog)
+    for warning in catalog.warnings:
+        print(warning)
     for f in findings:
         print(f)
     names = ", ".join(s.name for s in catalog.services)
-    print(f"{len(catalog.services)} service(s) ({names}): {lint.summary(findings)}")
-    failed = lint.errors(findings) or (args.strict and lint.open_warnings(findings))
+    ignored = f"; {len(catalog.warnings)} folder entry(ies) ignored" if catalog.warnings else ""
+    print(f"{len(catalog.services)} service(s) ({names}): {lint.summary(findings)}{ignored}")
+    failed = lint.errors(findings) or (args.strict and (lint.open_warnings(findings) or catalog.warnings))
     return FAILED if failed else OK
 
 

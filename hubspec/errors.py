@@ -18,12 +18,24 @@ class SpecError:
         return f"{self.file}:{self.line}: {self.path}: {self.message}"
 
 
+# At most this many lines are printed; a 64 KiB file of unknown keys would otherwise print thousands.
+MAX_SHOWN = 50
+
+
+def shown(lines: list[str], limit: int = MAX_SHOWN) -> list[str]:
+    """The first `limit` lines, then `… and N more` if there are more."""
+    if len(lines) <= limit:
+        return list(lines)
+    return lines[:limit] + [f"… and {len(lines) - limit} more"]
+
+
 class SpecErrors(Exception):
     """Every problem found in the inputs, sorted; raised only after all were collected."""
 
     def __init__(self, errors: list[SpecError]):
         self.errors = sorted(set(errors))
-        super().__init__("\n".join(str(e) for e in self.errors))
+        super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [str(e) for e in self.errors]
+        """The errors as printed: sorted, at most MAX_SHOWN of them, then how many more there are."""
+        return shown([str(e) for e in self.errors])

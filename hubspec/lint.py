@@ -12,12 +12,15 @@ Timing rules use the simulator (`hubspec.timing`), never the notes' `S + I×R`.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
+import socket
 from dataclasses import dataclass, replace
 from typing import Literal
+from urllib.parse import urlsplit
 
-from hubspec.commands import curl_calls
+from hubspec.commands import curl_calls, read_shell_line
 from hubspec.loader import health_check_ranges
 from hubspec.model import Catalog, ServiceSpec
 from hubspec.timing import timings
@@ -80,7 +83,7 @@ RULES: dict[str, Rule] = {
         Rule("HC007", WARNING, f"simulated worst-case detection outside {DETECTION[0]}–{DETECTION[1]} s"),
         Rule("HC008", WARNING, "custom command runs curl without -f/--fail"),
         Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
-        Rule("HC010", ERROR, "probe port neither the service port nor health_check_port"),
+        Rule("HC010", ERROR, "probe port neither the service port nor health_check_port, or not this container"),
         Rule("HC011", ERROR, "value outside the ECS API range"),
         Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
         Rule("HC101", ERROR, "lint_acknowledge names an error (errors cannot be acknowledged)"),
@@ -257,25 +260,60 @@ def _detection_rule(spec: ServiceSpec) -> list[Finding]:
     ]
 
 
-_LOOPBACK_URL = re.compile(
-    r"(?:(?P<scheme>https?)://)?(?P<host>127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\])(?::(?P<port>\d+))?"
-    r"(?=[/\s\"'?#]|$)"
-)
+_AUTHORITY = re.compile(r"(?i)^(https?)://([^/?#$]*)(.?)")
+
+
+def _target(url: str) -> tuple[str, int] | None:
+    """(host, port) a URL in a shell line connects to, or None when a variable decides it.
+
+    A URL without a scheme is what curl does with it: http. No port means 80 or 443.
+    """
+    if "://" not in url:
+        url = "http://" + url
+    m = _AUTHORITY.match(url)
+    if m is None:
+        return None
+    scheme, authority, after = m[1].lower(), m[2], m[3]
+    parts = urlsplit(f"{scheme}://{authority}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host or (after == "$" and port is None):  # http://$HOST/ or http://127.0.0.1:${PORT}/
+        return None
+    return host, port if port is not None else (443 if scheme == "https" else 80)
+
+
+def is_this_container(host: str) -> bool:
+    """A host the probe reaches inside the task: loopback (127.0.0.0/8, ::1), 0.0.0.0/::, localhost.
+
+    Also the spellings curl accepts for them: 127.1, 0, 2130706433, [::ffff:127.0.0.1], localhost.
+    """
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        try:
+            ip = ipaddress.ip_address(socket.inet_aton(name))
+        except OSError:
+            return False  # a host name: another machine
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_unspecified
+
+
+def probe_targets(command: str) -> list[tuple[str, int]]:
+    """(host, port) of every URL the custom shell line names (curl's arguments, and URLs in any word)."""
+    line = read_shell_line(command)
+    targets = [_target(url) for url in line.urls]
+    return list(dict.fromkeys(t for t in targets if t is not None))
 
 
 def probe_ports(command: str) -> list[int]:
-    """Loopback ports a custom shell line probes (`http://127.0.0.1:8071/...` or `localhost:3000`).
-
-    A URL with a scheme and no port means 80/443; a bare host without a port, or a
-    port in a shell variable, is not a URL we can read, so it is skipped.
-    """
-    ports = []
-    for m in _LOOPBACK_URL.finditer(command):
-        if m["port"]:
-            ports.append(int(m["port"]))
-        elif m["scheme"]:
-            ports.append(443 if m["scheme"] == "https" else 80)
-    return ports
+    """Ports on this container a custom shell line probes (`http://127.0.0.1:8071/...`, `localhost:3000`)."""
+    return [port for host, port in probe_targets(command) if is_this_container(host)]
 
 
 def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
@@ -319,6 +357,18 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
                 )
             )
     allowed = {spec.port} | ({hc.health_check_port} if hc.health_check_port else set())
+    for host, port in probe_targets(command):
+        if not is_this_container(host):
+            out.append(
+                _finding(
+                    spec,
+                    "HC010",
+                    where,
+                    f"probes {host}:{port}, which is not this container; ECS runs the check inside the task, "
+                    "so it should probe the task itself",
+                    "use http://127.0.0.1:<port>/...",
+                )
+            )
     for port in dict.fromkeys(probe_ports(command)):
         if port not in allowed:
             named = (
@@ -426,9 +476,11 @@ __all__ = [
     "Finding",
     "Rule",
     "errors",
+    "is_this_container",
     "lint_catalog",
     "lint_service",
     "open_warnings",
     "probe_ports",
+    "probe_targets",
     "summary",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,7 @@ jsonschema = import_jsonschema()
 from jsonschema.exceptions import ValidationError
 
 from hubspec import fargate
-from hubspec.commands import curl_calls
+from hubspec.commands import command_problems
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.model import (
     DEFAULT_ENDPOINT,
@@ -32,7 +34,8 @@ from hubspec.model import (
     SizeSpec,
     Source,
 )
-from hubspec.yamlsource import YamlDoc, display_name, format_path, load_yaml
+from hubspec.naming import output_id
+from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path, load_yaml
 
 # Where a catalog's files are looked for, relative to the folder a command runs in (the `hubspec`
 # command) or the CDK app's folder. Nothing defaults to the installed package's own files: a hub
@@ -58,10 +61,45 @@ def health_check_ranges() -> dict[str, tuple[int, int]]:
 
 
 @cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled with ECMA-262's meaning of a final `$`: the end of the string.
+
+    Python's `$` also matches before a final newline, so `^[a-z]+$` would accept
+    "chat\\n" (a family name with a newline in it). JSON Schema patterns are ECMA
+    regular expressions, where `$` (without the m flag) is the end of the input:
+    that is Python's `\\Z`.
+    """
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
+    # JSON Schema calls 512.0 an integer; YAML does not, and `int()` of it would hide the mistake.
+    strict_integers = cls.TYPE_CHECKER.redefine("integer", lambda _checker, value: _is_int(value))
+    cls = jsonschema.validators.extend(cls, validators={"pattern": _pattern}, type_checker=strict_integers)
     return cls(schema(name))
+
+
+def image_problem(image: Any) -> str | None:
+    """Why `image` is not an image reference the service schema accepts, or None.
+
+    For image overrides that do not come from a service file (`-c images=...`): the
+    schema's `image` rule is the only one, wherever the reference comes from.
+    """
+    doc = YamlDoc("image", image)
+    subschema = schema("service")["properties"]["image"]
+    for err in _validator("service").evolve(schema=subschema).iter_errors(image):
+        return _explain(doc, err)[0].message
+    return None
 
 
 def _schema_errors(doc: YamlDoc, schema_name: str) -> list[SpecError]:
@@ -181,14 +219,8 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
         if isinstance(command, str) and command.strip():
             if "probe" in hc:
                 add(("health_check", "probe"), "probe and custom_health_command are mutually exclusive; remove one")
-            calls = curl_calls(command)
-            if calls is None:
-                add(("health_check", "custom_health_command"), "cannot be parsed as a shell line (unbalanced quotes?)")
-            elif any(not c.fails_on_http_error for c in calls):
-                add(
-                    ("health_check", "custom_health_command"),
-                    "runs curl without -f/--fail, so it passes on HTTP 404/500; add -f (for example curl -fsS)",
-                )
+            for problem in command_problems(command):
+                add(("health_check", "custom_health_command"), problem)
     offered = data.get("sizes")
     if isinstance(offered, list):
         if sizes is not None:
@@ -236,20 +268,100 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
     )
 
 
+# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
+# not the 500-resource limit (4 + one resource per family), is what caps a stack.
+MAX_FAMILIES = 200
+
+
+def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:
+    """What the stack cannot hold although every file is valid: too many families, names that collide.
+
+    Task definition family `<prefix>-<service>-<size>` and stack output `Family<Service><Size>`
+    must be unique: `a-b` × size `c` and `a` × size `b-c` share a family, `chat-x` and `chat_x`
+    (or `chat-` and `chat`) share an output. The later file is blamed, naming the earlier one.
+    """
+    errors: list[SpecError] = []
+    families = sum(len(spec.sizes) for spec in specs)
+    if families > MAX_FAMILIES:
+        errors.append(
+            SpecError(
+                display_name(services_dir),
+                1,
+                "$",
+                f"{families} task definitions (services x sizes), but one stack holds at most {MAX_FAMILIES} "
+                "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
+            )
+        )
+    seen: dict[str, tuple[ServiceSpec, str, int]] = {}
+    for spec in sorted(specs, key=lambda s: (s.source.file, s.name)):
+        for i, size in enumerate(spec.sizes):
+            line = spec.source.line_of("sizes", i)
+            keys = {
+                f"family: <prefix>-{spec.name}-{size}": f"task definition family <prefix>-{spec.name}-{size}",
+                f"output: {output_id(spec.name, size)}": f"stack output {output_id(spec.name, size)}",
+            }
+            for key, what in keys.items():
+                if key in seen:
+                    other, other_size, other_line = seen[key]
+                    errors.append(
+                        SpecError(
+                            spec.source.file,
+                            line,
+                            format_path(("sizes", i)),
+                            f"service {spec.name!r} with size {size!r} gives {what}, as service {other.name!r} "
+                            f"with size {other_size!r} does ({other.source.file}:{other_line}); rename one of them",
+                        )
+                    )
+                    break
+                seen[key] = (spec, size, line)
+    return errors
+
+
+SERVICE_SUFFIXES = (".yaml", ".yml")  # in any letter case: X.YAML and x.Yml load too
+
+
+def scan_services_dir(services_dir: Path) -> tuple[list[Path], list[SpecError], list[str]]:
+    """Every entry of the services folder is loaded, refused or reported: (files, errors, warnings).
+
+    A skipped file would mean the next deploy deletes that service's task definitions, so an
+    entry named like a service file that is not a regular readable file (a dangling symlink,
+    a loop, a directory, a FIFO) is an error, and any other entry is a warning.
+    """
+    files: list[Path] = []
+    errors: list[SpecError] = []
+    warnings: list[str] = []
+    if not services_dir.is_dir():
+        return files, errors, warnings
+    for entry in sorted(services_dir.iterdir(), key=lambda p: p.name):
+        name = display_name(entry)
+        if entry.name.startswith(".") or entry.suffix.lower() not in SERVICE_SUFFIXES:
+            kind = "directory" if entry.is_dir() else "hidden file" if entry.name.startswith(".") else "file"
+            warnings.append(f"{name}:1: $: warning: {kind} is not a service file (*.yaml or *.yml); ignored")
+            continue
+        problem = file_problem(entry)
+        if problem is not None:
+            errors.append(SpecError(name, 1, "$", problem))
+            continue
+        files.append(entry)
+    return files, errors, warnings
+
+
 def service_files(services_dir: Path) -> list[Path]:
-    return sorted(p for p in services_dir.glob("*.yaml") if p.is_file())
+    """The service files of the folder (`*.yaml`, `*.yml`, any case) that are regular files."""
+    return scan_services_dir(services_dir)[0]
 
 
 def load_catalog(services_dir: Path | str, sizes_file: Path | str) -> Catalog:
     """Validate every file and build the Catalog, or raise SpecErrors listing every problem."""
     services_dir, sizes_file = Path(services_dir), Path(sizes_file)
     sizes, errors = _load_sizes(sizes_file)
-    files = service_files(services_dir)
+    files, dir_errors, warnings = scan_services_dir(services_dir)
+    errors += dir_errors
     if not services_dir.is_dir():
         problem = "is not a directory" if services_dir.exists() else "does not exist"
         errors.append(SpecError(display_name(services_dir), 1, "$", f"services directory {problem}"))
-    elif not files:
-        errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml) found"))
+    elif not files and not dir_errors:
+        errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml or *.yml) found"))
     specs: list[ServiceSpec] = []
     first_seen: dict[str, str] = {}
     for path in files:
@@ -276,6 +388,9 @@ def load_catalog(services_dir: Path | str, sizes_file: Path | str) -> Catalog:
         errors.extend(file_errors)
         if not file_errors:
             specs.append(_build_service(doc))
+    errors += catalog_errors(specs, services_dir)
     if errors:
         raise SpecErrors(errors)
-    return Catalog(services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}))
+    return Catalog(
+        services=tuple(sorted(specs, key=lambda s: s.name)), sizes=dict(sizes or {}), warnings=tuple(warnings)
+    )

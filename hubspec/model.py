@@ -77,6 +77,8 @@ class Catalog:
 
     services: tuple[ServiceSpec, ...]
     sizes: dict[str, SizeSpec] = field(hash=False)
+    # Entries of the services folder that are not service files (`file:line: $: warning: ...`), ignored.
+    warnings: tuple[str, ...] = ()
 
     def service(self, name: str) -> ServiceSpec:
         for spec in self.services:

@@ -27,3 +27,14 @@ def check_prefix(prefix: str) -> str | None:
     if len(prefix) > 255 - 2 - 64 - 64:
         return f"{prefix!r} is longer than {255 - 2 - 64 - 64} characters"
     return None
+
+
+def output_id(service: str, size: str) -> str:
+    """`FamilyWaiideMedium`: the stack output (and construct id) of one task definition.
+
+    Readable in `cdk deploy --outputs-file`, derived from names only. `-` and `_`
+    both split words, so different names can give the same id (`chat-x` and
+    `chat_x`); the loader refuses such catalogs (`catalog_collisions`).
+    """
+    words = f"{service}-{size}".replace("_", "-").split("-")
+    return "Family" + "".join(w[:1].upper() + w[1:] for w in words)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME
+from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, image_problem
 from hubspec.naming import check_prefix
 from stacks.errors import InputErrors
 
@@ -156,8 +156,9 @@ def _images(value: Any, bad: Callable[[str, str], None]) -> dict[str, str]:
         return {}
     images: dict[str, str] = {}
     for service, image in value.items():
-        if not isinstance(image, str) or not image or any(c.isspace() for c in image):
-            bad(f"{IMAGES}.{service}", f"{image!r} is not an image reference (a non-empty string without spaces)")
+        problem = image_problem(image)
+        if problem is not None:
+            bad(f"{IMAGES}.{service}", problem)
         else:
             images[service] = image
     return images

@@ -10,12 +10,7 @@ from constructs import Construct
 from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, annotate_findings, environment_log_group
 from hubspec.lint import Finding
 from hubspec.model import Catalog
-
-
-def output_id(service: str, size: str) -> str:
-    """`FamilyWaiideMedium`: readable in `cdk deploy --outputs-file`, derived from names only."""
-    words = f"{service}-{size}".replace("_", "-").split("-")
-    return "Family" + "".join(w[:1].upper() + w[1:] for w in words)
+from hubspec.naming import output_id
 
 
 class HubTaskDefinitionsStack(Stack):

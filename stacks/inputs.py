@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubspec.errors import SpecErrors
+from hubspec.errors import SpecErrors, shown
 from hubspec.lint import Finding, lint_catalog
 from hubspec.lint import errors as lint_errors
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
-from hubspec.yamlsource import display_name
 from stacks.context import IMAGES, HubSettings
 from stacks.errors import InputErrors
-
-# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
-# not the 500-resource limit (4 + one resource per family), is what caps a stack.
-MAX_FAMILIES = 200
 
 
 @dataclass(frozen=True)
@@ -39,15 +34,8 @@ def load_inputs(settings: HubSettings) -> HubInputs:
         for name in settings.images
         if name not in known
     ]
-    families = sum(len(spec.sizes) for spec in catalog.services)
-    if families > MAX_FAMILIES:
-        errors.append(
-            f"{display_name(settings.services_dir)}: {families} task definitions (services x sizes), "
-            f"but one stack holds at most {MAX_FAMILIES} (CloudFormation's limit of outputs, one per "
-            "family); offer fewer sizes or split the services"
-        )
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged
     if errors:
-        raise InputErrors(errors)
+        raise InputErrors(shown(errors))
     return HubInputs(catalog=catalog, findings=findings)

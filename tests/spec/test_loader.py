@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hubspec import SpecErrors, load_catalog
+from hubspec.loader import SERVICE_SUFFIXES
 from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES, FIXTURE_SIZES
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -25,7 +26,9 @@ def test_bad_example_reports_exact_errors(case: Path, load_case):
 @pytest.mark.parametrize("case", GOOD, ids=[p.name for p in GOOD])
 def test_good_example_loads(case: Path, load_case):
     catalog = load_case(case)
-    names = sorted(yaml_name.stem for yaml_name in (case / "services").glob("*.yaml"))
+    names = [
+        p for p in (case / "services").iterdir() if p.suffix.lower() in SERVICE_SUFFIXES and not p.name.startswith(".")
+    ]
     assert len(catalog.services) == len(names)
 
 

@@ -1,0 +1,19 @@
+"""Issue 9, item 7: HC010 knows what a probe really reaches (tests/spec/test_hardening.py has the spellings)."""
+
+from __future__ import annotations
+
+
+def test_a_probe_of_another_host_is_hc010(make_spec) -> None:
+    from hubspec.lint import lint_service
+
+    spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://10.0.0.7:8888/health")
+    [finding] = [f for f in lint_service(spec) if f.rule == "HC010"]
+    assert finding.severity == "error"
+    assert finding.message.startswith("probes 10.0.0.7:8888, which is not this container")
+
+
+def test_an_unexposed_port_on_ipv6_loopback_is_hc010(make_spec) -> None:
+    from hubspec.lint import lint_service
+
+    spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://[::1]:9999/health")
+    assert [f.rule for f in lint_service(spec) if f.rule == "HC010"] == ["HC010"]
