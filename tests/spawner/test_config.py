@@ -45,20 +45,6 @@ def test_missing_configuration_is_reported_before_anything_runs(hub):
     assert err.value.log_message == "ECSSpawner needs c.ECSSpawner.cluster, c.ECSSpawner.subnets"
 
 
-def test_options_form_offers_the_catalog_and_parses_back(hub):
-    spawner = hub.spawner(hub.user("alice"), "")
-    form = asyncio.run(spawner.get_options_form())
-    for service in ("chat", "lab", "waiide"):
-        assert f'<option value="{service}"' in form
-    assert '<option value="lab" selected>' in form
-    assert '<option value="xlarge">xlarge (4 vCPU, 16 GiB)</option>' in form
-    assert spawner.run_options_from_form({"service": ["waiide"], "size": [""]}) == {"service": "waiide"}
-    assert spawner.run_options_from_form({"service": ["chat"], "size": ["small"]}) == {
-        "service": "chat",
-        "size": "small",
-    }
-
-
 def test_example_config_loads_and_configures_the_spawner(monkeypatch):
     monkeypatch.setenv("ECS_CLUSTER", "example-cluster")
     loader = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples"))

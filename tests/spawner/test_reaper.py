@@ -74,10 +74,22 @@ def test_incident_replay_idle_culler_then_sweeps_leave_the_active_lab_running(hu
     assert stopped_orphans() == before
 
 
-def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws, caplog):
-    caplog.set_level(logging.INFO, logger="ecsspawner")
+def hub_logger(name: str = "TestHub") -> tuple[logging.Logger, list[str]]:
+    """A logger shaped like JupyterHub's application logger: its own handler, INFO, no propagation."""
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    log = logging.getLogger(name)
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log, lines
+
+
+def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws):
+    hub_log, lines = hub_logger()
     orphan = launch_untracked(aws, hub_id=HUB_ID, user="zoe", server="", spawn_id="lost-spawn", age=TEN_HOURS)
-    reaper = reaper_of(hub)
+    reaper = reaper_of(hub, log=hub_log)
     before = stopped_orphans()
 
     first = asyncio.run(reaper.sweep())
@@ -88,7 +100,9 @@ def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws, caplog
     assert aws.task(orphan).last_status == "STOPPED"
     assert "orphan" in aws.task(orphan).stopped_reason
     assert stopped_orphans() == before + 1
-    assert f"orphan reaper: stopped {orphan}" in caplog.text
+    # every decision reaches the hub's own log (issue 8, defect 2: the module logger had no handler)
+    assert any(line.startswith(f"orphan reaper: suspect {orphan}") for line in lines)
+    assert any(line.startswith(f"orphan reaper: stopped {orphan}") for line in lines)
 
 
 def test_dry_run_logs_and_counts_but_stops_nothing(hub, aws):
