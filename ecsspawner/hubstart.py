@@ -23,7 +23,6 @@ from typing import Any
 PACKAGE_LOGGER = "ecsspawner"
 
 _watching: set[asyncio.Task] = set()
-_attached: set[int] = set()
 
 
 def adopt_logs(hub_log: logging.Logger | None) -> None:
@@ -64,9 +63,9 @@ def attach(app: Any) -> bool:
     spawner_class = getattr(app, "spawner_class", None)
     if not (isinstance(spawner_class, type) and issubclass(spawner_class, ECSSpawner)):
         return False
-    if id(app) in _attached:
+    if getattr(app, "_ecsspawner_attached", False):
         return True
-    _attached.add(id(app))
+    app._ecsspawner_attached = True
     adopt_logs(app.log)
     probe = spawner_class(config=app.config, log=app.log)  # a spawner of no user: reads the hub's config only
     for line in timeout_warnings(probe):

@@ -143,7 +143,6 @@ class ECSSpawner(Spawner):
         self._start_done = False  # progress() ends once start() is done; JupyterHub also stops it with the spawn
         self._choice: tuple[dict, options.Choice] | None = None  # set by apply_user_options for these options
         self._ended: tuple[str, int] | None = None  # (task ARN, exit status) once poll() saw that task end
-        hubstart.adopt_logs(self.log)
         self._ensure_reaper()
 
     # --- identity, config -------------------------------------------------
