@@ -25,9 +25,11 @@ synth: setup
 	cdk synth --quiet
 	@ls cdk.out/*.template.json
 
-## The whole test suite (unit, CDK assertions, snapshots, real cdk synth + cfn-lint, spawner on moto).
+## The fast suite (unit, CDK assertions, snapshots, real cdk synth + cfn-lint, spawner on moto),
+## then the end-to-end test (a real jupyterhub + configurable-http-proxy against moto's ECS server).
 test: setup
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -m "not e2e"
+	$(VENV)/bin/python -m pytest -q -m e2e
 
 ## Validate and lint the services (exit 1 on errors).
 check: $(STAMP_PY)

@@ -591,6 +591,6 @@ def test_spawner_in_a_real_jupyterhub(world):
     hub.stop()
 
     # --- every connection the hub and its proxy made went to 127.0.0.1
-    assert hub.sampler.seen, "the sampler saw no socket"
+    assert "127.0.0.1" in hub.sampler.seen, hub.sampler.seen  # the sampler does see the hub's connections
     assert set(hub.sampler.seen) <= LOOPBACK_OR_NONE, hub.sampler.seen
     assert time.monotonic() - began < 170
