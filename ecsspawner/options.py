@@ -1,5 +1,8 @@
 """User options (service + size): defaults, validation against the catalog, the form.
 
+JupyterHub hands them to the spawner through `apply_user_options` (spawner.py),
+which resolves them here before start().
+
 The family name comes from `hubspec.naming.family_name`, the function the CDK
 app names task definitions with, so the spawner launches exactly what was
 synthesized.
@@ -45,28 +48,39 @@ def resolve(catalog: Catalog, user_options: dict, *, prefix: str, default_servic
 
 
 def options_form(catalog: Catalog, *, default_service: str) -> str:
-    """Two selects (service, size) listing only what the catalog offers."""
-    services = "".join(
-        f'<option value="{html.escape(s.name)}"{" selected" if s.name == default_service else ""}>'
-        f"{html.escape(s.name)}: {html.escape(s.description or s.name)}</option>"
-        for s in catalog.services
-    )
-    sizes = "".join(
-        f'<option value="{html.escape(name)}">{html.escape(name)} ({size.cpu / 1024:g} vCPU, '
-        f"{size.memory / 1024:g} GiB)</option>"
-        for name, size in catalog.sizes.items()
-    )
+    """One select of service + size pairs, grouped by service: only what each service offers, no JavaScript.
+
+    Each option's value is `service/size`; the default service's default size is selected.
+    """
+    groups = []
+    for spec in catalog.services:
+        choices = []
+        for name in spec.sizes:
+            size = catalog.sizes[name]
+            selected = " selected" if spec.name == default_service and name == spec.default_size else ""
+            default = ", default" if name == spec.default_size else ""
+            choices.append(
+                f'<option value="{html.escape(spec.name)}/{html.escape(name)}"{selected}>'
+                f"{html.escape(spec.name)}: {html.escape(name)} ({size.cpu / 1024:g} vCPU, "
+                f"{size.memory / 1024:g} GiB{default})</option>"
+            )
+        label = html.escape(f"{spec.name}: {spec.description or spec.name}")
+        groups.append(f'<optgroup label="{label}">{"".join(choices)}</optgroup>')
     return (
-        '<label for="service">Service</label>'
-        f'<select class="form-control" name="service" id="service">{services}</select>'
-        '<label for="size">Size (leave at "default" for the service\'s default)</label>'
-        f'<select class="form-control" name="size" id="size"><option value="">default</option>{sizes}</select>'
+        '<label for="choice">Service and size</label>'
+        f'<select class="form-control" name="choice" id="choice">{"".join(groups)}</select>'
     )
 
 
 def options_from_form(form_data: dict) -> dict:
-    """{"service": "lab", "size": "small"} from the form's lists of strings; empty fields dropped."""
+    """{"service": "lab", "size": "small"} from the form's `choice` ("lab/small"), or from service/size fields."""
     out = {}
+    choice = _one(form_data.get("choice", [""]))
+    if isinstance(choice, str) and choice:
+        service, _, size = choice.partition("/")
+        out["service"] = service
+        if size:
+            out["size"] = size
     for key in ("service", "size"):
         value = _one(form_data.get(key, [""]))
         if isinstance(value, str) and value:

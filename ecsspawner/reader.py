@@ -50,6 +50,7 @@ class TaskReader:
     ttl: float = 5.0
     watch_window: float = 300.0
     clock: Callable[[], float] = time.monotonic
+    log: logging.Logger = field(default=log, repr=False)  # the hub's logger when a spawner builds the reader
     calls: int = 0
     _cache: dict[str, _Entry] = field(default_factory=dict)
     _watched: dict[str, float] = field(default_factory=dict)
@@ -88,14 +89,21 @@ class TaskReader:
         self._wanted.pop(arn, None)
         self._cache.pop(arn, None)
 
-    async def essential_containers(self, task_definition: str) -> tuple[str, ...] | None:
-        """Essential container names of a task definition ARN or family (cached); None if unknown."""
+    async def essential_containers(self, task_definition: str, *, strict: bool = False) -> tuple[str, ...] | None:
+        """Essential container names of a task definition ARN or family (cached); None if unknown.
+
+        strict: AWS errors go up (start() reports them) instead of meaning "unknown".
+        """
         arn = task_definition
         if arn and arn not in self._essential:
             try:
                 reply = await aws.call(self.client.describe_task_definition, taskDefinition=arn)
             except Exception as exc:  # a name guess is better than no exit code
-                log.warning("DescribeTaskDefinition %s failed (%s): using every container", arn, aws.error_code(exc))
+                if strict:
+                    raise
+                self.log.warning(
+                    "DescribeTaskDefinition %s failed (%s): using every container", arn, aws.error_code(exc)
+                )
                 return None
             defs = reply["taskDefinition"].get("containerDefinitions", [])
             self._essential[arn] = tuple(d["name"] for d in defs if d.get("essential", True))
@@ -125,7 +133,7 @@ class TaskReader:
                 found = await self._describe(batch)
             except Exception as exc:
                 code = aws.error_code(exc)
-                log.warning(
+                self.log.warning(
                     "DescribeTasks for %d tasks failed (%s): keeping their servers as they are", len(batch), code
                 )
                 errors.update({arn: code or "error" for arn in batch})
@@ -153,11 +161,13 @@ class TaskReader:
 _shared: dict[tuple, TaskReader] = {}
 
 
-def shared_reader(key: tuple, make_client: Callable[[], Any], cluster: str, ttl: float) -> TaskReader:
+def shared_reader(
+    key: tuple, make_client: Callable[[], Any], cluster: str, ttl: float, *, log: logging.Logger = log
+) -> TaskReader:
     """The hub-wide reader for `key` (hub id, region, cluster), created on first use."""
     reader = _shared.get(key)
     if reader is None:
-        reader = _shared[key] = TaskReader(client=make_client(), cluster=cluster, ttl=ttl)
+        reader = _shared[key] = TaskReader(client=make_client(), cluster=cluster, ttl=ttl, log=log)
     return reader
 
 

@@ -50,17 +50,20 @@ class OrphanReaper:
     min_age: float
     dry_run: bool = False
     now: Callable[[], datetime] = _utcnow
+    log: logging.Logger = field(default=log, repr=False)  # the hub's logger when a spawner builds the reaper
     _suspects: set[str] = field(default_factory=set)
 
     async def sweep(self) -> list[Decision]:
         """One pass over the cluster's running tasks; returns what was decided for each."""
         try:
             arns = await aws.call(self._list_running)
-            described = await TaskReader(client=self.client, cluster=self.cluster).describe_now(arns)
+            described = await TaskReader(client=self.client, cluster=self.cluster, log=self.log).describe_now(arns)
         except Exception as exc:
             self._suspects.clear()
             metrics.REAPER_DECISIONS.labels("sweep-failed").inc()
-            log.warning("orphan reaper: sweep of %s aborted (%s); nothing stopped", self.cluster, aws.error_code(exc))
+            self.log.warning(
+                "orphan reaper: sweep of %s aborted (%s); nothing stopped", self.cluster, aws.error_code(exc)
+            )
             return []
         held = self.holdings()  # read after listing: a task listed above was launched before this
         decisions: list[Decision] = []
@@ -78,7 +81,7 @@ class OrphanReaper:
         for d in decisions:
             metrics.REAPER_DECISIONS.labels(d.decision).inc()
             level = logging.DEBUG if d.decision == "foreign" else logging.INFO
-            log.log(level, "orphan reaper: %s %s (%s)", d.decision, d.task_arn, d.detail)
+            self.log.log(level, "orphan reaper: %s %s (%s)", d.decision, d.task_arn, d.detail)
         return decisions
 
     def _judge(self, task: dict, held: Holdings) -> Decision:
@@ -89,12 +92,15 @@ class OrphanReaper:
         if arn in held.arns:
             return Decision(arn, "held", "a spawner holds this task")
         spawn_id = tags.get(TAG_SPAWN, "")
-        if not spawn_id or spawn_id in held.spawn_ids:
-            return Decision(arn, "starting", f"spawn {spawn_id or '(no spawn id tag)'} is held or in flight")
+        if spawn_id and spawn_id in held.spawn_ids:
+            return Decision(arn, "starting", f"spawn {spawn_id} is held or in flight")
+        # No spawn-id tag: not launched by this spawner's RunTask (which always sets it), so no spawn can be
+        # in flight for it; the hub tag makes it this hub's, and the age and two-sweep rules decide as for any.
+        what = f"spawn {spawn_id}" if spawn_id else "no spawn-id tag"
         age = age_seconds(task, self.now())
         if age is None or age <= self.min_age:
-            return Decision(arn, "young", f"age {age if age is None else round(age)} s <= {self.min_age:.0f} s")
-        return Decision(arn, "suspect", f"held by no spawner, age {age:.0f} s")
+            return Decision(arn, "young", f"{what}; age {age if age is None else round(age)} s <= {self.min_age:.0f} s")
+        return Decision(arn, "suspect", f"held by no spawner, {what}, age {age:.0f} s")
 
     async def _stop(self, arn: str, detail: str) -> Decision:
         if self.dry_run:
@@ -139,10 +145,10 @@ def ensure_periodic(hub_id: str, reaper_factory: Callable[[], OrphanReaper], int
             try:
                 await reaper.sweep()
             except Exception:  # never let one bad sweep end the loop
-                log.exception("orphan reaper: unexpected error")
+                reaper.log.exception("orphan reaper: unexpected error")
 
     _running[hub_id] = task = loop.create_task(run(), name=f"ecsspawner-reaper-{hub_id}")
-    log.info("orphan reaper for hub %s: every %.0f s, dry_run=%s", hub_id, interval, reaper.dry_run)
+    reaper.log.info("orphan reaper for hub %s: every %.0f s, dry_run=%s", hub_id, interval, reaper.dry_run)
     return task
 
 

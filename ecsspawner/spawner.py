@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from jupyterhub.spawner import Spawner, SpawnException
+from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, metrics, options, reaper, taskview
+from ecsspawner import aws, hubstart, metrics, options, reaper, taskview
+from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
 from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn_id, tags_of
 from ecsspawner.reader import TaskReader, shared_reader
@@ -83,6 +85,16 @@ class ECSSpawner(Spawner):
         config=True
     )
     start_poll_interval = Float(2.0, help="Seconds between task reads while starting.").tag(config=True)
+    start_deadline_margin = Float(
+        3.0,
+        help="""Seconds before start_timeout at which start() gives up by itself.
+
+        JupyterHub cancels start() when start_timeout runs out and then shows the user an
+        empty "Spawn failed: ". Giving up a little earlier lets the spawner stop the task and
+        say why: the task's last status, or the last health status with the service's check
+        and the simulated time by which it should have turned HEALTHY. At most a quarter of
+        start_timeout; 0 turns it off.""",
+    ).tag(config=True)
     describe_cache_ttl = Float(5.0, help="Seconds a DescribeTasks answer serves poll() for every server.").tag(
         config=True
     )
@@ -131,11 +143,23 @@ class ECSSpawner(Spawner):
     def _default_options_from_form(self):
         return options.options_from_form
 
+    @default("apply_user_options")
+    def _default_apply_user_options(self):
+        return _apply_user_options
+
+    def choose(self, user_options: dict) -> options.Choice:
+        """The service, size and family `user_options` ask for; OptionsError names what is offered."""
+        return options.resolve(
+            self.catalog, user_options or {}, prefix=self.prefix, default_service=self.default_service
+        )
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._progress: list[dict] = []
         self._progress_changed = asyncio.Event()
         self._start_done = False  # progress() ends once start() is done; JupyterHub also stops it with the spawn
+        self._choice: tuple[dict, options.Choice] | None = None  # set by apply_user_options for these options
+        self._ended: tuple[str, int] | None = None  # (task ARN, exit status) once poll() saw that task end
         self._ensure_reaper()
 
     # --- identity, config -------------------------------------------------
@@ -169,7 +193,7 @@ class ECSSpawner(Spawner):
     def reader(self) -> TaskReader:
         cluster = self.task_cluster or self.cluster
         key = (self.hub_id, self.region, cluster, id(self.client_factory))
-        return shared_reader(key, self.client_factory, cluster, self.describe_cache_ttl)
+        return shared_reader(key, self.client_factory, cluster, self.describe_cache_ttl, log=self.log)
 
     def _check_config(self) -> None:
         missing = [
@@ -200,6 +224,7 @@ class ECSSpawner(Spawner):
         """Called by JupyterHub before each start() and after each stop()."""
         super().clear_state()
         self._progress, self._start_done = [], False
+        self._ended = None
         if self.task_arn:
             self.reader.forget(self.task_arn)
         if self.spawn_id and not self._run_pending():
@@ -213,14 +238,17 @@ class ECSSpawner(Spawner):
     # --- start ------------------------------------------------------------
 
     async def start(self) -> tuple[str, int]:
+        began = time.monotonic()
         self._check_config()
-        try:
-            choice = options.resolve(
-                self.catalog, self.user_options or {}, prefix=self.prefix, default_service=self.default_service
-            )
-        except options.OptionsError as exc:
-            raise SpawnException(str(exc), reason="bad-options", status_code=400) from None
-        self._progress, self._start_done = [], False  # also when start() is called without clear_state()
+        user_options = dict(self.user_options or {})
+        if self._choice is not None and self._choice[0] == user_options:
+            choice = self._choice[1]  # checked by apply_user_options before start()
+        else:  # start() called without JupyterHub's hook (or the options changed since)
+            try:
+                choice = self.choose(user_options)
+            except options.OptionsError as exc:
+                raise SpawnException(str(exc), reason="bad-options", status_code=400) from None
+        self._progress, self._start_done, self._ended = [], False, None  # also without clear_state()
         spawn_id = new_spawn_id()
         self.spawn_id, self.task_cluster, self.task_arn, self.launched_at = spawn_id, self.cluster, "", 0.0
         registry = in_flight_for(self.hub_id)
@@ -229,7 +257,11 @@ class ECSSpawner(Spawner):
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
             await self._stop_own_tasks(reason="replaced by a new spawn of the same server")
             arn = await self._run_task(choice, spawn_id)
-            return await self._wait_until_ready(choice, arn)
+            margin = min(self.start_deadline_margin, self.start_timeout / 4)
+            deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
+            return await self._wait_until_ready(choice, arn, deadline)
+        except (ClientError, BotoCoreError) as exc:  # every AWS refusal: the call and the code, no traceback
+            raise _aws_spawn_error(exc) from None
         finally:
             self._start_done = True
             self._progress_changed.set()
@@ -266,13 +298,8 @@ class ECSSpawner(Spawner):
         future.add_done_callback(lambda f: self._record_run(spawn_id, f))
         try:
             reply = await asyncio.shield(future)
-        except ClientError as exc:
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise SpawnException(
-                f"ECS refused to start {choice.family}: {aws.error_code(exc)}: {message}",
-                reason="run-task-failed",
-                status_code=500,
-            ) from None
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_spawn_error(exc, f"ECS refused to start {choice.family}") from None
         failures = reply.get("failures") or []
         tasks = reply.get("tasks") or []
         if failures or not tasks:
@@ -304,19 +331,26 @@ class ECSSpawner(Spawner):
             registry.end(spawn_id)
 
     async def _first_essential(self, family: str) -> str:
-        names = await self.reader.essential_containers(family)
+        names = await self.reader.essential_containers(family, strict=True)
         if not names:
-            raise SpawnException(f"Cannot read task definition {family}", reason="task-definition", status_code=500)
+            raise SpawnException(
+                f"Task definition {family} has no essential container", reason="task-definition", status_code=500
+            )
         return names[0]
 
-    async def _wait_until_ready(self, choice: options.Choice, arn: str) -> tuple[str, int]:
+    async def _wait_until_ready(self, choice: options.Choice, arn: str, deadline: float) -> tuple[str, int]:
         labels = (choice.service.name, choice.size)
         prefer_health = choice.service.health_check.prefer_ecs_health
         launched = time.monotonic()
         running_seen = False
+        last: dict | None = None
         while True:
+            if time.monotonic() >= deadline:
+                await self._give_up(choice, arn, last, time.monotonic() - launched)
             lookup = await self.reader.get(arn, max_age=self.start_poll_interval / 2)
             task = lookup.task
+            if task is not None:
+                last = task
             if lookup.missing and time.time() - self.launched_at > self.missing_grace:
                 raise SpawnException(
                     f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500
@@ -335,7 +369,7 @@ class ECSSpawner(Spawner):
                     if not running_seen:
                         running_seen = True
                         metrics.TIME_TO_RUNNING.labels(*labels).observe(time.monotonic() - launched)
-                        self._emit(70, "running", f"Task running at {ip}")
+                        self._emit(70, "running", "Task running")  # never the private address
                     if not prefer_health:
                         self._emit(100, "ready", "Server ready")
                         return ip, choice.service.port
@@ -350,7 +384,29 @@ class ECSSpawner(Spawner):
                             "Your server failed its health check while starting", reason="unhealthy", status_code=500
                         )
                     self._emit(85, "health-checking", "Waiting for the container health check")
-            await asyncio.sleep(self.start_poll_interval)
+            await asyncio.sleep(max(0.0, min(self.start_poll_interval, deadline - time.monotonic())))
+
+    async def _give_up(self, choice: options.Choice, arn: str, task: dict | None, waited: float) -> None:
+        """start_timeout is about to run out: stop the task and say what it was waiting for."""
+        await self._try_stop(arn, "not ready before start_timeout")
+        service = choice.service
+        status = (task or {}).get("lastStatus", "not yet described")
+        if task is not None and taskview.phase(task) == "running" and service.health_check.prefer_ecs_health:
+            health = task.get("healthStatus") or "UNKNOWN"
+            by = worst_time_to_healthy(service)
+            message = (
+                f"Your {service.name} server did not pass its container health check within {waited:.0f} s "
+                f"(start_timeout {self.start_timeout} s); last health status {health}. "
+                f"The check ({check_summary(service)}) should report HEALTHY by {by.seconds:.0f} s "
+                f"(simulated, {by.profile} profile, server answering from {by.ready_at:g} s). The task was stopped."
+            )
+        else:
+            message = (
+                f"Your {service.name} server's task was not ready within {waited:.0f} s "
+                f"(start_timeout {self.start_timeout} s); last task status {status}. The task was stopped."
+            )
+        self.log.warning("%s: %s (%s)", self._log_name, message, arn)
+        raise SpawnException(message, reason="start-deadline", status_code=500)
 
     # --- progress ---------------------------------------------------------
 
@@ -392,6 +448,14 @@ class ECSSpawner(Spawner):
         if not arn:
             running = self._run_pending() or self.spawn_id in in_flight_for(self.hub_id)
             return None if running else 0
+        if self._ended is not None and self._ended[0] == arn:
+            return self._ended[1]  # JupyterHub polls an ending server again (User.stop): one result, one StopTask
+        status = await self._read_task_status(arn)
+        if status is not None:
+            self._ended = (arn, status)
+        return status
+
+    async def _read_task_status(self, arn: str) -> int | None:
         lookup = await self.reader.get(arn)
         if lookup.error:
             metrics.POLL_RESULTS.labels("aws-error").inc()
@@ -486,12 +550,15 @@ class ECSSpawner(Spawner):
     # --- reaper -------------------------------------------------------------
 
     def _ensure_reaper(self) -> None:
-        """Start the hub's single orphan sweep (reaper.py) the first time a spawner is built on the hub."""
+        """Make sure the hub's sweep runs (hubstart.py starts it with the hub; this covers hubs built otherwise)."""
         settings = getattr(self.user, "settings", None) or {}
-        users, db = settings.get("users"), getattr(self.user, "db", None)
+        self.start_reaper(users=settings.get("users"), db=getattr(self.user, "db", None))
+
+    def start_reaper(self, *, users: Any, db: Any) -> asyncio.Task | None:
+        """Start the hub's single orphan sweep (reaper.py) unless it runs, is disabled or cannot be told apart."""
         if self.reaper_interval <= 0 or users is None or db is None or check_hub_id(self.hub_id) or not self.cluster:
-            return
-        reaper.ensure_periodic(self.hub_id, lambda: self.make_reaper(users=users, db=db), self.reaper_interval)
+            return None
+        return reaper.ensure_periodic(self.hub_id, lambda: self.make_reaper(users=users, db=db), self.reaper_interval)
 
     def make_reaper(self, *, users: Any, db: Any) -> reaper.OrphanReaper:
         """The reaper for this hub, seeing every user's servers through the hub's users and database."""
@@ -503,7 +570,25 @@ class ECSSpawner(Spawner):
             holdings=lambda: hub_holdings(users=users, db=db, in_flight=registry),
             min_age=self.start_timeout + self.reaper_margin,
             dry_run=self.reaper_dry_run,
+            log=self.log,
         )
+
+
+def _apply_user_options(spawner: ECSSpawner, user_options: dict) -> None:
+    """JupyterHub's apply_user_options hook: check the service and size before start(); 400 names the choices."""
+    try:
+        choice = spawner.choose(user_options)
+    except options.OptionsError as exc:
+        raise web.HTTPError(400, "%s", str(exc)) from None
+    spawner._choice = (dict(user_options or {}), choice)
+
+
+def _aws_spawn_error(exc: BaseException, context: str = "") -> SpawnException:
+    """An AWS refusal as the user sees it: which ECS call, which AWS error code, AWS's message."""
+    operation = getattr(exc, "operation_name", "") or "request"
+    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    text = f"ECS {operation} failed: {aws.error_code(exc)}: {message}".rstrip(": ")
+    return SpawnException(f"{context}: {text}" if context else text, reason="aws-error", status_code=500)
 
 
 _catalogs: dict[tuple[str, str], Catalog] = {}
@@ -514,3 +599,6 @@ def _catalog(services_dir: str, sizes_file: str) -> Catalog:
     if key not in _catalogs:
         _catalogs[key] = load_catalog(Path(services_dir), Path(sizes_file))
     return _catalogs[key]
+
+
+hubstart.watch_hub()  # JupyterHub imports this while it initializes: start the reaper with the hub, not a user

@@ -13,6 +13,11 @@ import os
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
 c.JupyterHub.spawner_class = "ecs"  # the entry point of `pip install hub-ecs-healthchecks[hub]`
+# Keep users' tasks running across a hub restart. JupyterHub's default (True) stops
+# every server when the hub shuts down: one StopTask per user on every upgrade or
+# restart. With False the restarted hub reads each task ARN from its database and
+# polls it; the orphan reaper covers tasks whose server the hub no longer knows.
+c.JupyterHub.cleanup_servers = False
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = 5
 # Tasks must reach the hub's API: listen on all interfaces, advertise a reachable address.
@@ -29,7 +34,13 @@ c.ECSSpawner.region = os.environ.get("AWS_REGION", "us-east-1")
 # Naming: the same prefix as the CDK app's context (`cdk.json` / `cdk synth -c prefix=...`).
 c.ECSSpawner.prefix = os.environ.get("FAMILY_PREFIX", "calliope-hub-dev")
 # Unique per hub: every task is tagged with it; the orphan reaper only ever touches tasks carrying it.
-c.ECSSpawner.hub_id = os.environ.get("HUB_ID", "calliope-hub-dev")
+# No default on purpose: two hubs sharing an id would reap each other's servers.
+if not os.environ.get("HUB_ID"):
+    raise SystemExit(
+        "examples/jupyterhub_config.py: set HUB_ID to a name unique to this hub (1-64 of letters, digits and "
+        "_ . : / = + @ -); every task is tagged with it and the orphan reaper only touches tasks carrying it"
+    )
+c.ECSSpawner.hub_id = os.environ["HUB_ID"]
 
 # The catalog the form offers: the same services/ and sizes.yaml the CDK app synthesized from,
 # copied into the hub image. Required; by default read from HUBSPEC_SERVICES_DIR / HUBSPEC_SIZES_FILE.
@@ -38,6 +49,9 @@ c.ECSSpawner.hub_id = os.environ.get("HUB_ID", "calliope-hub-dev")
 c.ECSSpawner.default_service = "lab"  # used when user_options name no service
 
 # Timing. start_timeout covers RunTask + image pull + (for prefer_ecs_health services) HEALTHY.
+# At start-up the hub log warns when it is shorter than a prefer_ecs_health service's simulated
+# worst-case time to HEALTHY; start() gives up start_deadline_margin seconds early with a message
+# that says what it was still waiting for.
 c.ECSSpawner.start_timeout = 600
 c.ECSSpawner.http_timeout = 120
 c.ECSSpawner.poll_interval = 30

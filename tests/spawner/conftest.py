@@ -2,8 +2,8 @@
 
 Only `spawn()` below stands in for a piece of JupyterHub: `User.spawn` also
 needs OAuth clients and waits for the server's HTTP endpoint, which a moto task
-does not have. It keeps the hub's order: clear_state, start() under
-start_timeout, then save get_state() into orm_spawner.state. Stopping uses
+does not have. It keeps the hub's order: clear_state, apply_user_options,
+start() under start_timeout, then save get_state() into orm_spawner.state. Stopping uses
 JupyterHub's own `User.stop`.
 """
 
@@ -186,6 +186,7 @@ class MiniHub:
         spawner.server = Server(orm_server=orm_server)
         spawner.user_options = options or {}
         spawner.clear_state()
+        await spawner._run_apply_user_options(spawner.user_options)  # as User.spawn does, before start()
         spawner._spawn_pending = True
         try:
             await asyncio.wait_for(spawner.start(), timeout=spawner.start_timeout)

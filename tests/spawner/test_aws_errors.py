@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -89,14 +90,41 @@ def test_stop_reports_an_error_that_retrying_cannot_fix(hub, aws):
         asyncio.run(loaded_spawner(hub, aws, client).stop())
 
 
+class _Reply:
+    status_code = 400
+    headers = None  # botocore reads only status_code from a before-call reply
+
+
 def test_stop_twice_on_moto_is_idempotent(hub, aws):
+    """The second StopTask meets ECS's answer for a task it no longer knows; stop() must still succeed.
+
+    moto accepts StopTask on a stopped task, so a hook answers as ECS does once the task is gone.
+    """
+    client = aws.client()
+    sent: list[str] = []
+
+    def like_ecs(params, **_):
+        arn = json.loads(params["body"])["task"]  # ECS speaks JSON: the request body holds the API parameters
+        sent.append(arn)
+        if aws.task(arn).last_status == "STOPPED":
+            error = {"Code": "InvalidParameterException", "Message": "The referenced task was not found."}
+            return _Reply(), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    client.meta.events.register("before-call.ecs.StopTask", like_ecs)
+
     async def scenario():
         spawner = await hub.spawn(hub.user("bob"), "", {"service": "lab"})
         await spawner.stop()
         await spawner.stop()
         return spawner.task_arn
 
-    assert aws.task(asyncio.run(scenario())).last_status == "STOPPED"
+    try:
+        arn = asyncio.run(scenario())
+    finally:
+        client.meta.events.unregister("before-call.ecs.StopTask", like_ecs)
+    assert sent == [arn, arn]
+    assert aws.task(arn).last_status == "STOPPED"
 
 
 def test_describe_failure_other_than_missing_is_an_error_not_a_death(aws):

@@ -45,30 +45,31 @@ def test_missing_configuration_is_reported_before_anything_runs(hub):
     assert err.value.log_message == "ECSSpawner needs c.ECSSpawner.cluster, c.ECSSpawner.subnets"
 
 
-def test_options_form_offers_the_catalog_and_parses_back(hub):
-    spawner = hub.spawner(hub.user("alice"), "")
-    form = asyncio.run(spawner.get_options_form())
-    for service in ("chat", "lab", "waiide"):
-        assert f'<option value="{service}"' in form
-    assert '<option value="lab" selected>' in form
-    assert '<option value="xlarge">xlarge (4 vCPU, 16 GiB)</option>' in form
-    assert spawner.run_options_from_form({"service": ["waiide"], "size": [""]}) == {"service": "waiide"}
-    assert spawner.run_options_from_form({"service": ["chat"], "size": ["small"]}) == {
-        "service": "chat",
-        "size": "small",
-    }
-
-
 def test_example_config_loads_and_configures_the_spawner(monkeypatch):
     monkeypatch.setenv("ECS_CLUSTER", "example-cluster")
+    monkeypatch.setenv("HUB_ID", "hub-eu-1")
     loader = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples"))
     config = loader.load_config()
     app = JupyterHub(config=config)
     assert app.spawner_class is ECSSpawner
     spawner = ECSSpawner(config=config)
     assert spawner.cluster == "example-cluster"
-    assert spawner.prefix == "calliope-hub-dev" and spawner.hub_id == "calliope-hub-dev"
+    assert spawner.prefix == "calliope-hub-dev" and spawner.hub_id == "hub-eu-1"
     assert spawner.reaper_dry_run is True and spawner.start_timeout == 600
+
+
+def test_example_config_keeps_servers_across_a_hub_restart(monkeypatch):
+    """Issue 8, defect 1: JupyterHub's default cleanup_servers=True stops every user's task on restart."""
+    monkeypatch.setenv("HUB_ID", "hub-eu-1")
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples")).load_config()
+    assert JupyterHub().cleanup_servers is True  # the default the example must override
+    assert JupyterHub(config=config).cleanup_servers is False
+
+
+def test_example_config_without_hub_id_fails_clearly(monkeypatch):
+    monkeypatch.delenv("HUB_ID", raising=False)
+    with pytest.raises(SystemExit, match="set HUB_ID to a name unique to this hub"):
+        PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples")).load_config()
 
 
 def test_spawners_with_the_default_client_share_one_reader():

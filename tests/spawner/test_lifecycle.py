@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from jupyterhub.spawner import SpawnException
 from prometheus_client import REGISTRY
+from tornado import web
 
 from ecsspawner import reader as reader_module
 from ecsspawner.identity import TAG_HUB, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
@@ -83,9 +84,19 @@ def test_default_options_take_the_default_service_and_its_default_size(hub, aws)
     ],
 )
 def test_unknown_service_or_size_is_a_clear_error_and_launches_nothing(hub, aws, options, message):
-    with pytest.raises(SpawnException) as err:
+    """apply_user_options refuses the options before start(): HTTP 400 naming the choices."""
+    with pytest.raises(web.HTTPError) as err:
         run(hub.spawn(hub.user("dave"), "", options))
-    assert err.value.status_code == 400 and err.value.message == message
+    assert err.value.status_code == 400 and err.value.get_message() == message
+    assert aws.tasks() == {}
+
+
+def test_start_without_the_hook_still_refuses_unknown_options(hub, aws):
+    spawner = hub.spawner(hub.user("dave"), "")
+    spawner.user_options = {"service": "chat", "size": "xlarge"}
+    with pytest.raises(SpawnException) as err:
+        run(spawner.start())
+    assert err.value.status_code == 400 and "choose one of: small, medium" in err.value.message
     assert aws.tasks() == {}
 
 
@@ -253,6 +264,8 @@ def test_runtask_is_retried_when_throttled_and_refusals_are_clear_errors(hub, aw
     spawner.client_factory = lambda: client
     with pytest.raises(SpawnException) as err:
         run(spawner.start())
-    assert err.value.message == f"ECS refused to start {PREFIX}-lab-medium: ClientException: TaskDefinition is inactive"
+    assert err.value.message == (
+        f"ECS refused to start {PREFIX}-lab-medium: ECS RunTask failed: ClientException: TaskDefinition is inactive"
+    )
     stub.assert_no_pending_responses()
     assert run(spawner.poll()) == 0  # the spawn is over and nothing was launched

@@ -74,10 +74,22 @@ def test_incident_replay_idle_culler_then_sweeps_leave_the_active_lab_running(hu
     assert stopped_orphans() == before
 
 
-def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws, caplog):
-    caplog.set_level(logging.INFO, logger="ecsspawner")
+def hub_logger(name: str = "TestHub") -> tuple[logging.Logger, list[str]]:
+    """A logger shaped like JupyterHub's application logger: its own handler, INFO, no propagation."""
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    log = logging.getLogger(name)
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log, lines
+
+
+def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws):
+    hub_log, lines = hub_logger()
     orphan = launch_untracked(aws, hub_id=HUB_ID, user="zoe", server="", spawn_id="lost-spawn", age=TEN_HOURS)
-    reaper = reaper_of(hub)
+    reaper = reaper_of(hub, log=hub_log)
     before = stopped_orphans()
 
     first = asyncio.run(reaper.sweep())
@@ -88,7 +100,9 @@ def test_orphan_is_stopped_only_on_the_second_consecutive_sweep(hub, aws, caplog
     assert aws.task(orphan).last_status == "STOPPED"
     assert "orphan" in aws.task(orphan).stopped_reason
     assert stopped_orphans() == before + 1
-    assert f"orphan reaper: stopped {orphan}" in caplog.text
+    # every decision reaches the hub's own log (issue 8, defect 2: the module logger had no handler)
+    assert any(line.startswith(f"orphan reaper: suspect {orphan}") for line in lines)
+    assert any(line.startswith(f"orphan reaper: stopped {orphan}") for line in lines)
 
 
 def test_dry_run_logs_and_counts_but_stops_nothing(hub, aws):
@@ -158,3 +172,60 @@ def test_reaper_runs_once_per_hub_not_per_spawner(hub_with, aws):
 
     tasks, registered = asyncio.run(scenario())
     assert len(tasks) == 1 and tasks[0] is registered
+
+
+def launch_without_spawn_id(aws, *, age: float) -> str:
+    """A task with this hub's tag but no spawn-id tag (launched by hand or by an older spawner)."""
+    reply = aws.client().run_task(
+        cluster=aws.cluster,
+        taskDefinition=f"{aws.PREFIX}-lab-small",
+        launchType="FARGATE",
+        startedBy="by-hand",
+        tags=[{"key": "jupyterhub:hub-id", "value": HUB_ID}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [aws.subnet], "securityGroups": [aws.security_group]}},
+    )
+    arn = reply["tasks"][0]["taskArn"]
+    aws.age(arn, age)
+    return arn
+
+
+def test_hub_tagged_task_without_spawn_id_is_judged_by_age_and_two_sweeps(hub, aws):
+    """Issue 8, defect 8: such a task was judged "starting" forever. No spawn can be in flight for it."""
+    old = launch_without_spawn_id(aws, age=TEN_HOURS)
+    young = launch_without_spawn_id(aws, age=30)
+    reaper = reaper_of(hub)
+    first = {d.task_arn: d for d in asyncio.run(reaper.sweep())}
+    second = {d.task_arn: d for d in asyncio.run(reaper.sweep())}
+    assert (first[old].decision, first[young].decision) == ("suspect", "young")
+    assert (second[old].decision, second[young].decision) == ("stopped", "young")
+    assert "no spawn-id tag" in second[old].detail
+    assert aws.running() == {young}
+
+
+def test_an_orphan_must_be_suspect_on_two_consecutive_sweeps(hub, aws):
+    """suspect, then held (a spawn with its id is in flight), then suspect again: not stopped yet."""
+    orphan = launch_untracked(aws, hub_id=HUB_ID, user="zoe", server="", spawn_id="back", age=TEN_HOURS)
+    reaper = reaper_of(hub)
+    registry = in_flight_for(HUB_ID)
+    decisions = [d.decision for d in asyncio.run(reaper.sweep())]
+    registry.begin("back")
+    decisions += [d.decision for d in asyncio.run(reaper.sweep())]
+    registry.end("back")
+    decisions += [d.decision for d in asyncio.run(reaper.sweep())]
+    assert decisions == ["suspect", "starting", "suspect"]
+    assert aws.running() == {orphan}
+    assert [d.decision for d in asyncio.run(reaper.sweep())] == ["stopped"]
+
+
+def test_reaper_sees_every_task_past_the_100_per_call_limit(hub, aws):
+    """ListTasks and DescribeTasks page at 100: 230 orphans are all judged and all stopped."""
+    orphans = {
+        launch_untracked(aws, hub_id=HUB_ID, user=f"u{i}", server="", spawn_id=f"lost-{i}", age=TEN_HOURS)
+        for i in range(230)
+    }
+    reaper = reaper_of(hub)
+    first = asyncio.run(reaper.sweep())
+    assert {d.task_arn for d in first if d.decision == "suspect"} == orphans
+    second = asyncio.run(reaper.sweep())
+    assert {d.task_arn for d in second if d.decision == "stopped"} == orphans
+    assert aws.running() == set()

@@ -13,7 +13,7 @@ import itertools
 import time
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ecsspawner import spawner as spawner_module
@@ -30,7 +30,8 @@ servers = st.lists(
         st.sampled_from(["alice", "bob", "carol", "dave"]),
         st.sampled_from(["", "a", "lab-2", "x"]),
         st.sampled_from(KINDS),
-        st.floats(min_value=0, max_value=50_000),
+        # Ages near the limit matter most: reaper_margin (120) < age <= start_timeout + margin (180) must be kept.
+        st.one_of(st.floats(min_value=0, max_value=400), st.floats(min_value=0, max_value=50_000)),
     ),
     min_size=1,
     max_size=10,
@@ -41,6 +42,8 @@ _clusters = itertools.count()
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=servers, sweeps=st.integers(min_value=1, max_value=3))
+@example(world=[("alice", "", "orphan", 150.0), ("bob", "a", "orphan", 400.0)], sweeps=2)  # young: margin < 150 < 180
+@example(world=[("carol", "x", "saved", 150.0), ("dave", "", "orphan", 170.0)], sweeps=3)
 def test_reaper_never_stops_a_task_that_a_spawner_holds_or_is_starting(hub_with, aws, world, sweeps):
     cluster = f"prop-{next(_clusters)}"
     client = aws.client()

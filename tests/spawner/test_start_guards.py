@@ -41,6 +41,7 @@ def test_start_cancelled_by_timeout_while_waiting_keeps_the_arn_and_stop_cleans_
         alice = hub.user("alice")
         spawner = hub.spawner(alice, "")
         spawner.start_timeout = 1
+        spawner.start_deadline_margin = 0  # no own deadline: JupyterHub's timeout cancels start()
         with pytest.raises(asyncio.TimeoutError):
             await hub.spawn(alice, "", {"service": "chat"})
         arn = spawner.task_arn

@@ -1,0 +1,105 @@
+"""What the spawner does when the hub starts, before any user is loaded.
+
+JupyterHub has no start-up hook for spawner classes, and it builds spawner
+objects only for users it loads: a hub restarted with no running servers builds
+none. So the reaper, the loggers and the start-up checks cannot wait for the
+first spawner. When JupyterHub imports this package while it initializes (it
+resolves `c.JupyterHub.spawner_class` while loading the config), `watch_hub()`
+waits on the hub's event loop until the application has its users and database,
+then `attach()` runs once:
+- the `ecsspawner` loggers become children of the hub's logger (only the
+  application's logger has a handler under JupyterHub), at the hub's level;
+- the orphan reaper starts (`reaper_interval`);
+- a warning names every prefer_ecs_health service whose simulated worst-case
+  time to HEALTHY is longer than start_timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+PACKAGE_LOGGER = "ecsspawner"
+
+_watching: set[asyncio.Task] = set()
+
+
+def adopt_logs(hub_log: logging.Logger | None) -> None:
+    """Send the `ecsspawner.*` loggers through the hub's logger, as JupyterHub does for tornado's."""
+    if hub_log is None or not hub_log.handlers:
+        return  # not a hub's application logger (tests, a bare Spawner): leave logging as it is
+    ours = logging.getLogger(PACKAGE_LOGGER)
+    if ours.parent is hub_log:
+        return
+    ours.parent = hub_log
+    ours.propagate = True
+    ours.setLevel(hub_log.level)
+
+
+def timeout_warnings(spawner: Any) -> list[str]:
+    """One line per offered prefer_ecs_health service whose check cannot pass within start_timeout."""
+    from ecsspawner.healthtime import check_summary, worst_time_to_healthy
+
+    lines = []
+    for service in spawner.catalog.services:
+        if not service.health_check.prefer_ecs_health:
+            continue  # the spawner waits for HEALTHY only on these
+        by = worst_time_to_healthy(service)
+        if spawner.start_timeout < by.seconds:
+            lines.append(
+                f"start_timeout {spawner.start_timeout} s is shorter than service {service.name!r}'s simulated "
+                f"worst-case time to HEALTHY, {by.seconds:.0f} s ({by.profile} profile; check "
+                f"{check_summary(service)}; server answering from {by.ready_at:g} s): its spawns will time out "
+                f"before a healthy server is seen; raise c.ECSSpawner.start_timeout"
+            )
+    return lines
+
+
+def attach(app: Any) -> bool:
+    """Loggers, reaper and start-up warnings for a JupyterHub application whose users and db exist."""
+    from ecsspawner.spawner import ECSSpawner
+
+    spawner_class = getattr(app, "spawner_class", None)
+    if not (isinstance(spawner_class, type) and issubclass(spawner_class, ECSSpawner)):
+        return False
+    if getattr(app, "_ecsspawner_attached", False):
+        return True
+    app._ecsspawner_attached = True
+    adopt_logs(app.log)
+    probe = spawner_class(config=app.config, log=app.log)  # a spawner of no user: reads the hub's config only
+    for line in timeout_warnings(probe):
+        app.log.warning("ECSSpawner: %s", line)
+    probe.start_reaper(users=app.tornado_settings["users"], db=app.db)
+    return True
+
+
+def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
+    """If a JupyterHub application is initializing on a running loop, attach to it once it is ready."""
+    try:
+        from jupyterhub.app import JupyterHub
+    except ImportError:
+        return None
+    if not JupyterHub.initialized():
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    app = JupyterHub.instance()
+
+    async def wait_and_attach() -> None:
+        while True:
+            # init_tornado_settings puts the hub's UserDict here; reading app.users earlier would build another
+            if getattr(app, "db", None) is not None and app.tornado_settings.get("users") is not None:
+                try:
+                    attach(app)
+                except Exception:
+                    app.log.exception("ECSSpawner: start-up (reaper, warnings) failed")
+                return
+            await asyncio.sleep(poll)
+
+    task = loop.create_task(wait_and_attach(), name="ecsspawner-hub-start")
+    _watching.add(task)
+    task.add_done_callback(_watching.discard)
+    return task
