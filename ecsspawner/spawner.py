@@ -468,6 +468,8 @@ class ECSSpawner(Spawner):
             self.log.warning("%s: task %s is unknown to ECS; reporting the server stopped", self._log_name, arn)
             return 0
         task = lookup.task
+        if task is None:  # neither an error nor missing: the reader always has the task then
+            return None
         if taskview.is_stopping(task):
             code = taskview.exit_code(task, await self.reader.essential_containers(task.get("taskDefinitionArn", "")))
             metrics.POLL_RESULTS.labels("stopped").inc()
@@ -489,7 +491,7 @@ class ECSSpawner(Spawner):
 
     async def stop(self, now: bool = False) -> None:
         """Stop this server's task. Idempotent: a task ECS no longer knows counts as stopped."""
-        if self._run_pending():
+        if self._run_pending() and self._run_future is not None:
             try:  # start() was cancelled while RunTask ran: wait for its ARN instead of leaking the task
                 await asyncio.wait_for(asyncio.shield(self._run_future), timeout=60)
             except Exception:

@@ -17,7 +17,7 @@ import math
 import re
 import socket
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from hubspec.commands import curl_calls, read_shell_line
@@ -27,7 +27,8 @@ from hubspec.timing import timings
 from hubspec.yamlsource import format_path
 
 Severity = Literal["error", "warning"]
-ERROR, WARNING = "error", "warning"
+ERROR: Final = "error"
+WARNING: Final = "warning"
 
 # The notes' targets and ECS's ranges (docs/design.md).
 RETRY_WINDOW = (60, 120)
@@ -92,7 +93,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def _finding(spec: ServiceSpec, rule: str, path: tuple, message: str, hint: str = "") -> Finding:
+def _finding(spec: ServiceSpec, rule: str, path: tuple[str | int, ...], message: str, hint: str = "") -> Finding:
     return Finding(
         file=spec.source.file,
         line=spec.source.line_of(*path),

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from hubspec._jsonschema import import_jsonschema
 
@@ -45,10 +45,11 @@ SIZES_FILENAME = "sizes.yaml"
 
 
 @cache
-def schema(name: str) -> dict:
+def schema(name: str) -> dict[str, Any]:
     """`service` or `sizes`: the JSON Schema shipped in hubspec/schemas."""
     text = resources.files("hubspec").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def health_check_ranges() -> dict[str, tuple[int, int]]:
@@ -80,7 +81,7 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 
 
 @cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
+def _validator(name: str) -> Any:  # a jsonschema Validator (the module is imported through a guard)
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
     # JSON Schema calls 512.0 an integer; YAML does not, and `int()` of it would hide the mistake.
@@ -174,7 +175,7 @@ def _article(expected: Any) -> str:
         "boolean": "a boolean (true or false)",
     }
     if isinstance(expected, list):
-        return " or ".join(names.get(e, e) for e in expected)
+        return " or ".join(names.get(e, str(e)) for e in expected)
     return names.get(expected, str(expected))
 
 
@@ -203,7 +204,7 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
     data = doc.data if isinstance(doc.data, dict) else {}
     errors: list[SpecError] = []
 
-    def add(path: tuple, message: str) -> None:
+    def add(path: tuple[str | int, ...], message: str) -> None:
         errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), message))
 
     hc = data.get("health_check")
@@ -233,7 +234,7 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
     return errors
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
