@@ -21,7 +21,6 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from hubspec.commands import curl_calls, read_shell_line
-from hubspec.loader import health_check_ranges
 from hubspec.model import Catalog, ServiceSpec
 from hubspec.timing import timings
 from hubspec.yamlsource import format_path
@@ -30,13 +29,13 @@ Severity = Literal["error", "warning"]
 ERROR: Final = "error"
 WARNING: Final = "warning"
 
-# The notes' targets and ECS's ranges (docs/design.md).
+# The notes' targets (docs/design.md). The ECS ranges are not lint's: the loader and HealthCheckSpec refuse
+# values outside them (hubspec.schema).
 RETRY_WINDOW = (60, 120)
 DETECTION = (60, 180)
 MIN_RETRIES = 5
 EFS_MIN_TIMEOUT = 5
 START_PERIOD_FACTOR = 1.5
-ECS_RANGES = health_check_ranges()  # interval 5-300, timeout 2-60, retries 1-10, start_period 0-300
 
 
 @dataclass(frozen=True, order=True)
@@ -75,7 +74,6 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
-        Rule("HC001", ERROR, "timeout longer than interval (aws-cdk-lib rejects it)"),
         Rule("HC002", WARNING, "timeout equal to interval (the notes ask for timeout < interval)"),
         Rule("HC003", WARNING, f"timeout below {EFS_MIN_TIMEOUT} s on an EFS-backed service"),
         Rule("HC004", WARNING, f"fewer than {MIN_RETRIES} retries"),
@@ -85,7 +83,6 @@ RULES: dict[str, Rule] = {
         Rule("HC008", WARNING, "custom command runs curl without -f/--fail"),
         Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
         Rule("HC010", ERROR, "probe port neither the service port nor health_check_port, or not this container"),
-        Rule("HC011", ERROR, "value outside the ECS API range"),
         Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
         Rule("HC101", ERROR, "lint_acknowledge names an error (errors cannot be acknowledged)"),
         Rule("HC102", WARNING, "lint_acknowledge names a rule that does not fire for this service"),
@@ -110,38 +107,9 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def _ranges(spec: ServiceSpec) -> list[Finding]:
-    out = []
-    for field, (low, high) in ECS_RANGES.items():
-        value = getattr(spec.health_check, field)
-        if not low <= value <= high:
-            extra = "; the notes' 'Many (10+)' retries cannot be configured" if field == "retries" else ""
-            out.append(
-                _finding(
-                    spec,
-                    "HC011",
-                    ("health_check", field),
-                    f"{field} {value} is outside the ECS range {low}–{high}{extra}",
-                    f"set {field} between {low} and {high}",
-                )
-            )
-    return out
-
-
 def _timeout_rules(spec: ServiceSpec) -> list[Finding]:
     hc = spec.health_check
     where = ("health_check", "timeout")
-    if hc.timeout > hc.interval:
-        return [
-            _finding(
-                spec,
-                "HC001",
-                where,
-                f"timeout {hc.timeout} s is longer than interval {hc.interval} s; aws-cdk-lib fails synth "
-                "with 'Health check interval should be longer than timeout.'",
-                f"set timeout below interval, at most {max(2, hc.interval - 1)}",
-            )
-        ]
     out = []
     if hc.timeout == hc.interval:
         out.append(
@@ -168,7 +136,7 @@ def _timeout_rules(spec: ServiceSpec) -> list[Finding]:
 
 def _retries_rule(spec: ServiceSpec) -> list[Finding]:
     hc = spec.health_check
-    if hc.retries >= MIN_RETRIES or hc.retries < ECS_RANGES["retries"][0]:
+    if hc.retries >= MIN_RETRIES:
         return []
     return [
         _finding(
@@ -236,8 +204,6 @@ def _retry_window_hint(interval: int, retries: int, timeout: int) -> str:
 
 def _detection_rule(spec: ServiceSpec) -> list[Finding]:
     hc = spec.health_check
-    if hc.timeout > hc.interval or _ranges(spec):
-        return []  # HC001/HC011 already fail; the numbers would describe an impossible check
     result = timings(hc)
     worst, scenario, profile = result.worst_detection
     low, high = DETECTION
@@ -438,8 +404,7 @@ def _acknowledge(spec: ServiceSpec, findings: list[Finding]) -> list[Finding]:
 def lint_service(spec: ServiceSpec) -> list[Finding]:
     """Every finding for one service, acknowledgements applied, sorted."""
     findings = (
-        _ranges(spec)
-        + _timeout_rules(spec)
+        _timeout_rules(spec)
         + _retries_rule(spec)
         + _start_period_rule(spec)
         + _retry_window_rule(spec)

@@ -8,11 +8,9 @@ SpecErrors, so one run shows the whole list and nothing is built from bad input.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -35,6 +33,7 @@ from hubspec.model import (
     Source,
 )
 from hubspec.naming import output_id
+from hubspec.schema import schema, timeout_above_interval
 from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path, load_yaml
 
 # Where a catalog's files are looked for, relative to the folder a command runs in (the `hubspec`
@@ -42,23 +41,6 @@ from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path,
 # names its catalog explicitly (ECSSpawner.services_dir / HUBSPEC_SERVICES_DIR).
 SERVICES_DIRNAME = "services"
 SIZES_FILENAME = "sizes.yaml"
-
-
-@cache
-def schema(name: str) -> dict[str, Any]:
-    """`service` or `sizes`: the JSON Schema shipped in hubspec/schemas."""
-    text = resources.files("hubspec").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
-def health_check_ranges() -> dict[str, tuple[int, int]]:
-    """The ECS API ranges of the timing fields, read from the schema: one source of truth."""
-    props = schema("service")["$defs"]["health_check"]["properties"]
-    return {
-        field: (props[field]["minimum"], props[field]["maximum"])
-        for field in ("interval", "timeout", "retries", "start_period")
-    }
 
 
 @cache
@@ -211,11 +193,7 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
     if isinstance(hc, dict):
         interval, timeout = hc.get("interval"), hc.get("timeout")
         if _is_int(interval) and _is_int(timeout) and timeout > interval:
-            add(
-                ("health_check", "timeout"),
-                f"timeout {timeout} is greater than interval {interval}; allowed: timeout <= interval "
-                "(aws-cdk-lib rejects a longer timeout)",
-            )
+            add(("health_check", "timeout"), timeout_above_interval(timeout, interval))
         command = hc.get("custom_health_command")
         if isinstance(command, str) and command.strip():
             if "probe" in hc:

@@ -1,8 +1,11 @@
-"""Validated specs as frozen dataclasses: built only by the loader, after validation."""
+"""Validated specs as frozen dataclasses: built by the loader after validation, or in code (a health
+check built in code is held to the same ECS limits: see HealthCheckSpec.__post_init__)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from hubspec.schema import timing_problems
 
 DEFAULT_PORT = 8888
 DEFAULT_ENDPOINT = "/health"
@@ -28,6 +31,12 @@ class HealthCheckSpec:
     prefer_ecs_health: bool = False
     probe: str = "curl"
     custom_health_command: str | None = None
+
+    def __post_init__(self) -> None:
+        """A spec built in code meets the same ECS and aws-cdk-lib limits the loader enforces on YAML."""
+        problems = timing_problems(self.interval, self.timeout, self.retries, self.start_period)
+        if problems:
+            raise ValueError("; ".join(f"health_check.{field}: {message}" for field, message in problems))
 
 
 @dataclass(frozen=True)

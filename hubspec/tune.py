@@ -34,13 +34,14 @@ from hubspec.errors import SpecError, SpecErrors
 from hubspec.liveprobe import add_catalog_options, catalog_paths, load_service
 from hubspec.loader import load_catalog, service_files
 from hubspec.model import ServiceSpec
+from hubspec.schema import health_check_ranges
 from hubspec.yamlsource import display_name, format_path, load_yaml
 
 P95 = 0.95
 FEW_SAMPLES = 20  # below this, the nearest-rank P95 is simply the largest sample
-MAX_START_PERIOD = lint.ECS_RANGES["start_period"][1]
-MAX_TIMEOUT = lint.ECS_RANGES["timeout"][1]
-MAX_RETRIES = lint.ECS_RANGES["retries"][1]
+MAX_START_PERIOD = health_check_ranges()["start_period"][1]
+MAX_TIMEOUT = health_check_ranges()["timeout"][1]
+MAX_RETRIES = health_check_ranges()["retries"][1]
 PREFERRED_RETRIES = 8  # the notes: "Retries >= 8 for production services", "Medium (5-8): recommended"
 TIMEOUT_FLOOR = 5  # the notes: "Short (5s): simple health endpoints"
 EFS_TIMEOUT_FLOOR = 10  # the notes: "EFS-backed services: use longer timeout (10-30s)"

@@ -24,8 +24,8 @@ c.JupyterHub.load_roles = [
     {"name": "e2e", "scopes": ["admin:users", "admin:servers", "read:metrics"], "services": ["e2e"]},
 ]
 
-c.ECSSpawner.services_dir = os.path.join(os.environ["E2E_REPO"], "services")
-c.ECSSpawner.sizes_file = os.path.join(os.environ["E2E_REPO"], "sizes.yaml")
+c.ECSSpawner.services_dir = os.path.join(os.environ["E2E_CATALOG"], "services")  # the fixture catalog
+c.ECSSpawner.sizes_file = os.path.join(os.environ["E2E_CATALOG"], "sizes.yaml")
 c.ECSSpawner.start_timeout = int(os.environ.get("E2E_START_TIMEOUT", "8"))
 c.ECSSpawner.start_deadline_margin = 2
 c.ECSSpawner.http_timeout = 10

@@ -35,6 +35,8 @@ import jupyterhub
 import pytest
 import requests
 
+from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +169,7 @@ class Ecs:
         self.client.create_cluster(clusterName=CLUSTER)
         from hubspec import load_catalog
 
-        catalog = load_catalog()
+        catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
         for service in catalog.services:
             for size in service.sizes:
                 spec = catalog.sizes[size]
@@ -296,6 +298,7 @@ class Hub:
             HUB_ID=HUB_ID,
             REAPER_DRY_RUN="1",
             E2E_REPO=str(ROOT),
+            E2E_CATALOG=str(HUB_CATALOG_SERVICES.parent),
             E2E_STATE=str(self.state),
             E2E_RECORD=str(self.record),
             E2E_STANDIN_PORT=str(self.standin_port),
