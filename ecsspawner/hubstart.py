@@ -3,10 +3,14 @@
 JupyterHub has no start-up hook for spawner classes, and it builds spawner
 objects only for users it loads: a hub restarted with no running servers builds
 none. So the reaper, the loggers and the start-up checks cannot wait for the
-first spawner. When JupyterHub imports this package while it initializes (it
-resolves `c.JupyterHub.spawner_class` while loading the config), `watch_hub()`
-waits on the hub's event loop until the application has its users and database,
-then `attach()` runs once:
+first spawner. JupyterHub touches the spawner class twice while it starts: it
+loads every installed `jupyterhub.spawners` entry point while the application
+object is still being built (no event loop, not initialized yet), then resolves
+`c.JupyterHub.spawner_class` while loading the config (initialized, loop running).
+So `watch_hub()` runs on every resolution of the class — `ecsspawner.ECSSpawner`
+is served by the package's module `__getattr__`, and every subclass calls it when
+defined — and does nothing until it can act. Then it waits on the hub's event
+loop until the application has its users and database, and `attach()` runs once:
 - the `ecsspawner` loggers become children of the hub's logger (only the
   application's logger has a handler under JupyterHub), at the hub's level;
 - the orphan reaper starts (`reaper_interval`);
@@ -87,6 +91,9 @@ def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
     except RuntimeError:
         return None
     app = JupyterHub.instance()
+    if getattr(app, "_ecsspawner_watched", False):
+        return None  # one watcher per hub, however often the class is resolved
+    app._ecsspawner_watched = True
 
     async def wait_and_attach() -> None:
         while True:

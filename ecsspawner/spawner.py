@@ -115,6 +115,12 @@ class ECSSpawner(Spawner):
     launched_at: float = 0.0
     _run_future: asyncio.Future | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A hub configured with a subclass (`c.JupyterHub.spawner_class = "mymodule.MySpawner"`) defines it
+        while loading its config: that is when the hub-start watcher can attach (see hubstart)."""
+        super().__init_subclass__(**kwargs)
+        hubstart.watch_hub()
+
     @default("services_dir")
     def _default_services_dir(self) -> str:
         return os.environ.get(SERVICES_DIR_ENV, "")
