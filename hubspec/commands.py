@@ -4,11 +4,13 @@
 -f/--fail passes on a broken server. Checking the first word of the line is not
 enough (the notes' bug comes back through `sh -c '...'`, backticks, `if`, or an
 option that eats the next word, as in `-o -f`), so the line is parsed with
-bashlex, every command in it is found (inside `sh -c`, `eval`, command
-substitutions, `if`/`while` bodies and subshells too), curl's own argument
-rules decide which words are options, and the exit status of the whole line is
-followed through `||`, `&&`, `;`, pipes and `exit` to see whether it can fail at
-all when the server is broken.
+tree-sitter's bash grammar (`tree-sitter` and `tree-sitter-bash`, both MIT; the
+grammar is loaded on the first parse), every command in it is found (inside
+`sh -c`, `eval`, command substitutions, `if`/`while` bodies and subshells too),
+curl's own argument rules decide which words are options, and the exit status
+of the whole line is followed through `||`, `&&`, `;`, pipes and `exit` to see
+whether it can fail at all when the server is broken. tree-sitter recovers from
+syntax errors; a line with any ERROR or MISSING node is refused as unparsable.
 
 The loader refuses what this finds (`problems`); the linter reads `curl_calls`
 (their --max-time) and `urls` (the ports the line probes).
@@ -17,28 +19,13 @@ The loader refuses what this finds (`problems`); the linter reads `curl_calls`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING
 
-import bashlex
-import bashlex.errors
-import bashlex.subst
-
-_paramexpand = bashlex.subst._paramexpand
-
-
-def _guarded_paramexpand(parserobj: Any, string: str, sindex: int) -> Any:
-    """bashlex 0.18 loops forever on a `${` without a closing brace (its str.find returns -1).
-
-    Pinned exactly in requirements.txt; tests/spec/test_hardening.py proves the guard is needed and works.
-    """
-    if string[sindex + 1 : sindex + 2] == "{" and string.find("}", sindex + 2) == -1:
-        raise bashlex.errors.ParsingError("bad substitution: no closing '}'", string, sindex)
-    return _paramexpand(parserobj, string, sindex)
-
-
-bashlex.subst._paramexpand = _guarded_paramexpand
+if TYPE_CHECKING:
+    from tree_sitter import Language, Node
 
 # Outcomes of running (part of) the line against a broken server.
 OK, FAIL, EXIT_OK, EXIT_FAIL = "ok", "fail", "exit 0", "exit non-zero"
@@ -163,7 +150,7 @@ def parse_curl(args: Sequence[str]) -> list[CurlCall]:
             name = arg[2:]
             if name.startswith("expand-") and name[7:] in _LONG_WITH_ARG:
                 name = name[7:]
-            names = [(name, None)]
+            names: list[tuple[str, str | None]] = [(name, None)]
         else:  # a bundle of short options: -fsS, -fo file, -m9
             names = []
             for k, letter in enumerate(arg[1:], start=1):
@@ -213,135 +200,295 @@ def parse_curl(args: Sequence[str]) -> list[CurlCall]:
     return calls
 
 
+# ---- the parser ------------------------------------------------------------------------------------
+
+# Nodes that run something (a "statement" in tree-sitter-bash); everything else is part of a word.
+_STATEMENTS = frozenset(
+    """
+    redirected_statement variable_assignment variable_assignments command declaration_command
+    unset_command test_command negated_command for_statement c_style_for_statement while_statement
+    if_statement case_statement pipeline list compound_statement subshell function_definition
+    """.split()
+)
+_SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
+_EXPANSIONS = _SUBSTITUTIONS | {"simple_expansion", "expansion", "arithmetic_expansion"}
+_REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+# Words that sh reads as a syntax error when they stand unquoted where a command name goes.
+_MISPLACED = frozenset({"do", "done", "elif", "else", "esac", "fi", "then", "in", "}"})
+# An opening token that the line ends inside, and what would have closed it.
+_CLOSERS = {
+    "if": "fi",
+    "then": "fi",
+    "elif": "fi",
+    "else": "fi",
+    "while": "done",
+    "until": "done",
+    "for": "done",
+    "select": "done",
+    "do": "done",
+    "case": "esac",
+    "{": "}",
+    "(": ")",
+    "((": "))",
+    "[[": "]]",
+}
+_SUBSTITUTION_CLOSERS = {"$(": ")", "${": "}"}
+
+
+@cache
+def _bash() -> Language:
+    """The grammar, loaded on the first parse: `import hubspec` stays fast."""
+    import tree_sitter_bash
+    from tree_sitter import Language
+
+    return Language(tree_sitter_bash.language())
+
+
+def _parse(text: str) -> tuple[Node, bytes]:
+    from tree_sitter import Parser
+
+    source = text.encode("utf-8", "replace")  # a lone surrogate becomes `?`
+    return Parser(_bash()).parse(source).root_node, source
+
+
+def _walk_tree(root: Node) -> Iterator[Node]:
+    """Every node, in the order of the text (without recursion: a line may nest deeply)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
+
+
+def _syntax_error(root: Node, source: bytes, text: str) -> str | None:
+    """Why sh would refuse the line, or None. tree-sitter recovers from errors, so its ERROR and
+    MISSING nodes are the parse errors; a few things it accepts but sh does not are checked here."""
+    if root.has_error:
+        quote = _unclosed_quote(text)
+        if quote is not None:
+            return f"unexpected EOF while looking for matching {quote!r}"
+    for node in _walk_tree(root):
+        if node.is_missing:
+            return f"unexpected EOF while looking for matching {node.type!r}" if not node.is_named else "unexpected EOF"
+        if node.is_error:
+            leaves = [n for n in _walk_tree(node) if not n.children and n.end_byte > n.start_byte]
+            if not leaves:
+                return "unexpected EOF"
+            first = _text(leaves[0])
+            if first in _CLOSERS and node.end_byte >= len(source.rstrip()):
+                return f"unexpected EOF while looking for matching {_CLOSERS[first]!r}"
+            return f"unexpected token {first!r}"
+        if node.type == "command_name" and node.children and node.children[0].type == "word":
+            word = _text(node.children[0])
+            if word in _MISPLACED:
+                return f"unexpected token {word!r}"
+        if node.type == ";;" and (node.parent is None or node.parent.type != "case_item"):
+            return "unexpected token ';;'"
+        if node.type == "negated_command" and node.parent is not None and node.parent.type == "pipeline":
+            if node != node.parent.named_children[0]:  # `a | ! b`
+                return "unexpected token '!'"
+    return None
+
+
+def _unclosed_quote(text: str) -> str | None:
+    """The closing quote (or `)`, `}`) the line ends without, read as sh reads quotes."""
+    closers: list[str] = []
+    i = 0
+    while i < len(text):
+        closer = closers[-1] if closers else None
+        char = text[i]
+        if closer == "'":
+            if char == "'":
+                closers.pop()
+            i += 1
+            continue
+        if char == "\\":
+            i += 2
+            continue
+        if char == closer and closer in '"`)}':
+            closers.pop()
+            i += 1
+            continue
+        opener = next((o for o in ("$(", "${") if text.startswith(o, i)), None)
+        if opener is not None:
+            closers.append(_SUBSTITUTION_CLOSERS[opener])
+            i += len(opener)
+            continue
+        if char == "`" or (char in "'\"" and closer != '"'):
+            closers.append(char)
+        elif char == "(" and closer == ")":
+            closers.append(")")
+        elif char == "#" and closer != '"' and (i == 0 or text[i - 1] in " \t;&|()"):
+            break  # a comment runs to the end of the line
+        i += 1
+    return closers[-1] if closers else None
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+# ---- the walk ----------------------------------------------------------------------------------
+
+
 @dataclass
 class _Walk:
     curl_calls: list[CurlCall] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    # ---- parsing -------------------------------------------------------------------------------
-
     def line(self, text: str, depth: int) -> frozenset[str]:
         if depth > _NEST_LIMIT:
             self.problems.append(f"nests shells more than {_NEST_LIMIT} deep")
             return _MAYBE
-        try:
-            parts = bashlex.parse(text)
-        except Exception as exc:  # bashlex raises more than ParsingError on odd input (NotImplementedError, ...)
-            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        root, source = _parse(text)
+        reason = _syntax_error(root, source, text)
+        if reason is not None:
             self.problems.append(f"cannot be parsed as a shell line ({reason})")
             return _MAYBE
         self.urls += _URL_IN_TEXT.findall(text)
-        outcome = frozenset({OK})
-        for part in parts:  # top-level lines run one after the other
-            outcome = _then(outcome, self.node(part, depth))
-        return outcome
+        return self.statements(root.children, depth)
 
     # ---- nodes ---------------------------------------------------------------------------------
 
-    def node(self, node: Any, depth: int) -> frozenset[str]:
-        kind = node.kind
-        if kind == "list":
-            return self.sequence(node.parts, depth)
+    def statements(self, children: Sequence[Node], depth: int) -> frozenset[str]:
+        """Statements run one after the other (`;`, a newline); `&` puts the one before it in the background."""
+        results: list[frozenset[str]] = []
+        for child in children:
+            if child.type == "&" and results:
+                results[-1] = frozenset({OK})  # a background job's status is not the line's
+            elif child.is_named and child.type != "comment":
+                results.append(self.node(child, depth))
+        outcome = frozenset({OK})
+        for result in results:
+            outcome = _then(outcome, result)
+        return outcome
+
+    def node(self, node: Node, depth: int) -> frozenset[str]:
+        kind = node.type
+        if kind == "list":  # a && b, a || b (left-associative, so `a || b && c` is `(a || b) && c`)
+            return self.and_or(node, depth)
         if kind == "pipeline":
-            return self.pipeline(node.parts, depth)
-        if kind == "compound":
-            return self.compound(node, depth)
-        if kind in ("if",):
-            return self.if_node(node.parts, depth)
+            return self.pipeline(node, depth)
+        if kind == "negated_command":
+            return self.pipeline(node, depth)
+        if kind == "compound_statement":
+            return self.statements(node.children, depth)
+        if kind == "subshell":
+            return _subshell(self.statements(node.children, depth))
+        if kind == "if_statement":
+            return self.if_node(node, depth)
+        if kind == "redirected_statement":
+            body = node.child_by_field_name("body")
+            found = self.substitutions([c for c in node.named_children if c != body], depth)
+            if body is None:  # only redirections
+                return _MAYBE if found else frozenset({OK})
+            return self.node(body, depth)
         if kind == "command":
             return self.command(node, depth)
+        if kind in ("variable_assignment", "variable_assignments"):
+            return _MAYBE if self.substitutions([node], depth) else frozenset({OK})
+        if kind in ("declaration_command", "unset_command", "test_command"):
+            self.substitutions([node], depth)
+            return _MAYBE
         # while/until/for/case/function: walk for curl calls; their status is not followed.
-        for child in _children(node):
-            self.node(child, depth)
+        self.walk_only(node, depth)
         return _MAYBE | frozenset({OK})
 
-    def sequence(self, parts: Sequence[Any], depth: int) -> frozenset[str]:
+    def walk_only(self, node: Node, depth: int) -> None:
+        for child in node.named_children:
+            if child.type in _STATEMENTS:
+                self.node(child, depth)
+            elif child.type in _SUBSTITUTIONS:
+                self.statements(child.children, depth)
+            else:
+                self.walk_only(child, depth)
+
+    def substitutions(self, nodes: Sequence[Node], depth: int) -> bool:
+        """Walk the `$(...)`, backtick and `<(...)` commands inside these words; whether there were any."""
+        found = False
+        for node in nodes:
+            for sub in _substitutions(node):
+                found = True
+                self.statements(sub.children, depth)
+        return found
+
+    def and_or(self, node: Node, depth: int) -> frozenset[str]:
         outcome: frozenset[str] | None = None
         pending: str | None = None
-        for part in parts:
-            if part.kind == "operator":
-                if part.op == "&" and outcome is not None:
-                    outcome = frozenset({OK})  # a background job's status is not the line's
-                pending = part.op
-                continue
-            result = self.node(part, depth)
-            if outcome is None:
-                outcome = result
-            elif pending == "&&":
-                outcome = _and(outcome, result)
-            elif pending == "||":
-                outcome = _or(outcome, result)
-            else:  # ; & newline
-                outcome = _then(outcome, result)
-            pending = None
+        for child in node.children:
+            if child.type in ("&&", "||"):
+                pending = child.type
+            elif child.is_named and child.type != "comment":
+                result = self.node(child, depth)
+                if outcome is None:
+                    outcome = result
+                elif pending == "&&":
+                    outcome = _and(outcome, result)
+                else:
+                    outcome = _or(outcome, result)
         return outcome if outcome is not None else frozenset({OK})
 
-    def pipeline(self, parts: Sequence[Any], depth: int) -> frozenset[str]:
-        negate = False
+    def pipeline(self, node: Node, depth: int) -> frozenset[str]:
+        """Also `! a`; tree-sitter puts `!` on the first stage of `! a | b`, sh on the whole pipeline."""
+        stages = [c for c in node.named_children if c.type != "comment"]
+        negate = node.type == "negated_command"
+        if not negate and stages and stages[0].type == "negated_command":
+            negate = True
+            stages[0:1] = [c for c in stages[0].named_children if c.type != "comment"]
         last: frozenset[str] = frozenset({OK})
-        for part in parts:
-            if part.kind == "reservedword" and part.word == "!":
-                negate = True
-            elif part.kind != "pipe":
-                last = _subshell(self.node(part, depth))  # every stage runs in a subshell
-                if len(parts) > 1 and part is not parts[0] and _command_name(part) in _FILTERS:
-                    last = frozenset({OK})
-        if negate:
-            swap = {OK: FAIL, FAIL: OK}
-            last = frozenset(swap[o] for o in last)
-        return last
+        for k, stage in enumerate(stages):
+            last = _subshell(self.node(stage, depth))  # every stage runs in a subshell
+            if k > 0 and _command_name(stage) in _FILTERS:
+                last = frozenset({OK})
+        return _negate(last) if negate else last
 
-    def compound(self, node: Any, depth: int) -> frozenset[str]:
-        inner = [p for p in node.list if p.kind != "reservedword"]
-        words = [p.word for p in node.list if p.kind == "reservedword"]
-        outcome = frozenset({OK})
-        for part in inner:
-            outcome = _then(outcome, self.node(part, depth))
-        return _subshell(outcome) if words[:1] == ["("] else outcome
-
-    def if_node(self, parts: Sequence[Any], depth: int) -> frozenset[str]:
+    def if_node(self, node: Node, depth: int) -> frozenset[str]:
         """if C; then T; [elif C; then T;]... [else E;] fi"""
+        branches: list[tuple[list[Node], list[Node]]] = []  # (condition, body)
+        otherwise: list[Node] | None = None
+        for part in [node, *(c for c in node.named_children if c.type in ("elif_clause", "else_clause"))]:
+            if part.type == "else_clause":
+                otherwise = list(part.children)
+                continue
+            condition: list[Node] = []
+            body: list[Node] = []
+            target = condition
+            for child in part.children:
+                if child.type == "then":
+                    target = body
+                elif child.type not in ("elif_clause", "else_clause"):
+                    target.append(child)
+            branches.append((condition, body))
         outcome: set[str] = set()
         reaching = True  # the current condition runs
-        i = 0
-        has_else = False
-        while i < len(parts):
-            part = parts[i]
-            if part.kind == "reservedword" and part.word in ("if", "elif") and reaching:
-                cond = self.node(parts[i + 1], depth)
-                body = self.node(parts[i + 3], depth)
+        for condition, body in branches:
+            cond = self.statements(condition, depth)
+            result = self.statements(body, depth)
+            if reaching:
                 outcome |= cond & _EXITS
                 if OK in cond:
-                    outcome |= body
+                    outcome |= result
                 reaching = FAIL in cond
-                i += 4
-            elif part.kind == "reservedword" and part.word == "else":
-                has_else = True
-                body = self.node(parts[i + 1], depth)
-                if reaching:
-                    outcome |= body
-                i += 2
-            else:
-                if part.kind not in ("reservedword",):
-                    self.node(part, depth)
-                i += 1
-        if reaching and not has_else:
+        if otherwise is not None:
+            result = self.statements(otherwise, depth)
+            if reaching:
+                outcome |= result
+        elif reaching:
             outcome.add(OK)
         return frozenset(outcome) or frozenset({OK})
 
-    def command(self, node: Any, depth: int) -> frozenset[str]:
-        words: list[Any] = []
-        has_substitution = False
-        for part in node.parts:
-            for sub in _substitutions(part):
-                has_substitution = True
-                self.node(sub, depth)
-            if part.kind == "word":
+    def command(self, node: Node, depth: int) -> frozenset[str]:
+        words: list[Node] = []
+        has_substitution = self.substitutions(node.named_children, depth)
+        for part in node.named_children:
+            if part.type == "command_name":
+                words += part.named_children[:1]
+            elif part.type not in _REDIRECTS and part.type not in ("variable_assignment", "comment"):
                 words.append(part)
         if not words:  # only assignments and redirections
             return _MAYBE if has_substitution else frozenset({OK})
-        return self.run([w.word for w in words], [_literal(w) for w in words], depth)
+        return self.run([_value(w) for w in words], [_literal(w) for w in words], depth)
 
     def run(self, argv: list[str], literal: list[bool], depth: int) -> frozenset[str]:
         """The status of one simple command, following wrappers like `exec`, `env` and `sh -c`."""
@@ -383,6 +530,11 @@ class _Walk:
             return frozenset({EXIT_OK if o in (OK, EXIT_OK) else EXIT_FAIL for o in inner})
         if name in ("command", "nohup", "builtin"):
             return self.run(rest, rest_literal, depth)
+        if name == "time":  # a reserved word in bash, a program elsewhere: `time [-p] command`
+            k = 0
+            while k < len(rest) and rest[k].startswith("-"):
+                k += 1
+            return self.run(rest[k:], rest_literal[k:], depth)
         if name == "env":
             k = 0
             while k < len(rest) and (rest[k].startswith("-") or "=" in rest[k]):
@@ -398,35 +550,73 @@ class _Walk:
         return _MAYBE
 
 
-def _command_name(node: Any) -> str | None:
-    if node.kind != "command":
+def _command_name(node: Node) -> str | None:
+    """The literal name of a simple command (`cat` in `cat >/dev/null`), else None."""
+    if node.type == "redirected_statement":
+        body = node.child_by_field_name("body")
+        return _command_name(body) if body is not None else None
+    if node.type != "command":
         return None
-    words = [p for p in node.parts if p.kind == "word"]
-    return words[0].word.rsplit("/", 1)[-1] if words and _literal(words[0]) else None
+    name = next((c for c in node.named_children if c.type == "command_name"), None)
+    if name is None or not name.named_children or not _literal(name.named_children[0]):
+        return None
+    return _value(name.named_children[0]).rsplit("/", 1)[-1]
 
 
-def _children(node: Any) -> Iterator[Any]:
-    for attr in ("parts", "list"):
-        for child in getattr(node, attr, None) or ():
-            if hasattr(child, "kind") and child.kind not in ("reservedword", "operator", "pipe", "word"):
-                yield child
-
-
-def _substitutions(node: Any) -> Iterator[Any]:
-    """`$(...)` and backtick commands inside a word, an assignment or a redirection."""
-    if node.kind in ("commandsubstitution", "processsubstitution"):
-        yield node.command
+def _substitutions(node: Node) -> Iterator[Node]:
+    """`$(...)`, backtick and `<(...)` commands inside a word, an assignment or a redirection."""
+    if node.type in _SUBSTITUTIONS:
+        yield node
         return
-    for attr in ("parts", "output"):
-        value = getattr(node, attr, None)
-        children: Iterable[Any] = value if isinstance(value, list) else [value] if value is not None else []
-        for child in children:
-            if hasattr(child, "kind"):
-                yield from _substitutions(child)
+    for child in node.named_children:
+        yield from _substitutions(child)
 
 
-def _literal(word: Any) -> bool:
-    return not any(p.kind in ("parameter", "commandsubstitution", "processsubstitution") for p in word.parts or ())
+def _literal(word: Node) -> bool:
+    """Whether the word's value is written out (no `$x`, `${x}`, `$(...)` or `$((...))` in it)."""
+    return not any(n.type in _EXPANSIONS for n in _walk_tree(word))
+
+
+_ANSI_C = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _value(word: Node) -> str:
+    """A word as the command receives it: quotes removed, expansions left as written (`${PREFIX}`)."""
+    kind = word.type
+    text = _text(word)
+    if kind == "word":
+        return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
+    if kind == "raw_string":
+        return text[1:-1]
+    if kind == "ansi_c_string":  # $'...'
+        return re.sub(
+            r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)",
+            lambda m: (
+                chr(int(m[1][1:], 16))
+                if m[1][0] == "x"
+                else chr(int(m[1], 8))
+                if m[1][0] in "01234567"
+                else _ANSI_C.get(m[1], m[1])
+            ),
+            text[2:-1],
+            flags=re.DOTALL,
+        )
+    if kind in ("string", "translated_string"):  # "...": only \$ \` \" \\ are escapes
+        parts: list[str] = []
+        for child in word.children:
+            if child.type == '"':
+                continue
+            value = _text(child)
+            parts.append(re.sub(r'\\([$`"\\])', r"\1", value) if child.type == "string_content" else value)
+        return "".join(parts)
+    if kind == "concatenation":
+        return "".join(_value(c) if c.is_named else _text(c) for c in word.children)
+    return text
+
+
+def _negate(outcome: frozenset[str]) -> frozenset[str]:
+    swap = {OK: FAIL, FAIL: OK}
+    return frozenset(swap[o] for o in _subshell(outcome))
 
 
 def _subshell(outcome: frozenset[str]) -> frozenset[str]:
@@ -449,7 +639,11 @@ def _or(first: frozenset[str], second: frozenset[str]) -> frozenset[str]:
 def read_shell_line(shell_line: str) -> ShellLine:
     """Parse a CMD-SHELL line: its curl calls, the URLs it names, and whether it can fail."""
     walk = _Walk()
-    outcomes = walk.line(shell_line, 0)
+    try:
+        outcomes = walk.line(shell_line, 0)
+    except RecursionError:  # a line that nests deeper than Python's stack (it is at most 1024 characters)
+        walk = _Walk(problems=["cannot be parsed as a shell line (it nests too deeply)"])
+        outcomes = _MAYBE
     return ShellLine(
         curl_calls=tuple(walk.curl_calls),
         urls=tuple(dict.fromkeys(walk.urls)),

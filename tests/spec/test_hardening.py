@@ -112,8 +112,7 @@ def test_next_starts_a_transfer_with_fresh_options() -> None:
     assert (first.fails_on_http_error, second.fails_on_http_error) == (True, False)
 
 
-def test_an_unclosed_parameter_expansion_is_a_parse_error_not_a_hang() -> None:
-    """bashlex 0.18 loops forever on `'${a'`; the guard in hubspec.commands turns it into an error."""
+def _promptly(command: str) -> list[str]:
     import signal
 
     from hubspec.commands import command_problems
@@ -124,11 +123,85 @@ def test_an_unclosed_parameter_expansion_is_a_parse_error_not_a_hang() -> None:
     previous = signal.signal(signal.SIGALRM, hang)
     signal.alarm(5)
     try:
-        problems = command_problems("curl -f http://127.0.0.1:1/'${a' || exit 1")
+        return command_problems(command)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-    assert problems == ["cannot be parsed as a shell line (bad substitution: no closing '}')"]
+
+
+def test_an_unclosed_parameter_expansion_is_a_parse_error_not_a_hang() -> None:
+    """The old parser (bashlex 0.18) looped forever on `'${a'`; sh refuses an unquoted `${a` as it parses."""
+    assert _promptly("curl -f http://127.0.0.1:1/${a || exit 1") == [
+        "cannot be parsed as a shell line (unexpected EOF while looking for matching '}')"
+    ]
+
+
+def test_a_single_quoted_dollar_brace_is_answered_promptly_and_read_as_text() -> None:
+    """Inside single quotes `${a` is plain text, as in sh (`sh -n` accepts the line): curl has -f, `|| exit 1` fails."""
+    assert _promptly("curl -f http://127.0.0.1:1/'${a' || exit 1") == []
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("curl -fsS 'http://127.0.0.1:8071/health", 'unexpected EOF while looking for matching "\'"'),
+        ('curl -fsS "http://127.0.0.1:8071/health', "unexpected EOF while looking for matching '\"'"),
+        ("test `curl -fsS http://127.0.0.1:8071/health", "unexpected EOF while looking for matching '`'"),
+        ("test $(curl -fsS http://127.0.0.1:8071/health", "unexpected EOF while looking for matching ')'"),
+        ("(curl -fsS http://127.0.0.1:8071/health", "unexpected EOF while looking for matching ')'"),
+        ("if curl -fsS http://127.0.0.1:8071/health; then exit 0", "unexpected EOF while looking for matching 'fi'"),
+        ("curl -fsS http://127.0.0.1:8071/health ||", "unexpected EOF"),
+        ("curl -fsS http://127.0.0.1:8071/health )", "unexpected token ')'"),
+        ("curl -fsS http://127.0.0.1:8071/health;; exit 1", "unexpected token ';;'"),
+        ("curl -fsS http://127.0.0.1:8071/health; fi", "unexpected token 'fi'"),
+        ("curl -fsS http://127.0.0.1:8071/health | ! cat", "unexpected token '!'"),
+    ],
+)
+def test_lines_sh_cannot_parse_are_refused(command: str, reason: str) -> None:
+    """tree-sitter recovers from syntax errors; every ERROR or MISSING node is still a refusal."""
+    from hubspec.commands import command_problems, curl_calls
+
+    assert command_problems(command) == [f"cannot be parsed as a shell line ({reason})"]
+    assert curl_calls(command) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "time curl -sS -m 9 http://127.0.0.1:8071/health",
+        "case x in x) curl -sS -m 9 http://127.0.0.1:8071/health;; esac",
+        "[[ $(curl -sS -m 9 http://127.0.0.1:8071/health) == ok ]]",
+        "for ((i = 0; i < 3; i++)); do curl -sS -m 9 http://127.0.0.1:8071/health && exit 0; done; exit 1",
+    ],
+)
+def test_curl_without_fail_is_found_in_bash_constructs(command: str) -> None:
+    from hubspec.commands import command_problems
+
+    assert command_problems(command) == [
+        "runs `curl -sS -m 9 http://127.0.0.1:8071/health` without -f/--fail, so it passes on HTTP 404/500; "
+        "add -f (for example curl -fsS)"
+    ]
+
+
+def test_the_shell_grammar_loads_on_the_first_parse_not_on_import() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hubspec, hubspec.loader, hubspec.lint, hubspec.commands as c; "
+        "assert not [m for m in sys.modules if m.startswith('tree_sitter')]; "
+        "assert c.command_problems('curl -f http://127.0.0.1:1/ || exit 1') == []; "
+        "assert 'tree_sitter_bash' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_line_nested_deeper_than_the_stack_is_refused() -> None:
+    from hubspec.commands import command_problems
+
+    assert command_problems("echo " + "$(echo " * 400 + ")" * 400) == [
+        "cannot be parsed as a shell line (it nests too deeply)"
+    ]
 
 
 # ---- 4 and 8. what synth refuses, `check` refuses first, with the same lines --------------------
