@@ -80,7 +80,6 @@ RULES: dict[str, Rule] = {
         Rule("HC005", ERROR, f"start_period below {START_PERIOD_FACTOR} × the declared start-up time"),
         Rule("HC006", WARNING, f"retry window interval × retries outside {RETRY_WINDOW[0]}–{RETRY_WINDOW[1]} s"),
         Rule("HC007", WARNING, f"simulated worst-case detection outside {DETECTION[0]}–{DETECTION[1]} s"),
-        Rule("HC008", WARNING, "custom command runs curl without -f/--fail"),
         Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
         Rule("HC010", ERROR, "probe port neither the service port nor health_check_port, or not this container"),
         Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
@@ -291,16 +290,6 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
     where = ("health_check", "custom_health_command")
     out = []
     for call in curl_calls(command) or []:
-        if not call.fails_on_http_error:
-            out.append(
-                _finding(
-                    spec,
-                    "HC008",
-                    where,
-                    "runs curl without -f/--fail, so it passes on HTTP 404/500",
-                    "add -f (for example curl -fsS)",
-                )
-            )
         cap = call.max_time
         if cap is None:
             out.append(

@@ -35,6 +35,10 @@ class HealthCheckSpec:
     def __post_init__(self) -> None:
         """A spec built in code meets the same ECS and aws-cdk-lib limits the loader enforces on YAML."""
         problems = timing_problems(self.interval, self.timeout, self.retries, self.start_period)
+        if self.custom_health_command is not None:
+            from hubspec.commands import command_problems  # parses the line: only when there is one
+
+            problems += [("custom_health_command", p) for p in command_problems(self.custom_health_command)]
         if problems:
             raise ValueError("; ".join(f"health_check.{field}: {message}" for field, message in problems))
 

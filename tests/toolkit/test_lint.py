@@ -154,10 +154,9 @@ def test_too_fast_detection_warns(make_spec):
     "command, fired",
     [
         ("curl -fsS --max-time 9 http://127.0.0.1:8888/health", []),
-        ("curl -sS --max-time 9 http://127.0.0.1:8888/health", ["HC008"]),
         ("curl -f http://127.0.0.1:8888/health || exit 1", ["HC009"]),
         ("curl -f -m 10 http://127.0.0.1:8888/health", ["HC009"]),
-        ("curl -f --max-time=12 http://127.0.0.1:8888/health", ["HC009"]),
+        ("curl -f --max-time 12 http://127.0.0.1:8888/health", ["HC009"]),
         ("wget -q -T 5 -O /dev/null http://127.0.0.1:8888/health", []),
     ],
 )
@@ -166,6 +165,11 @@ def test_custom_curl_command(make_spec, command, fired):
     assert rules(found) == fired
     for f in found:
         assert f.path == "health_check.custom_health_command" and f.hint
+
+
+def test_custom_command_without_fail_flag_is_refused_in_code_too(make_spec):
+    with pytest.raises(ValueError, match=r"health_check\.custom_health_command: runs `curl -sS .*` without -f/--fail"):
+        make_spec(retries=5, custom_health_command="curl -sS --max-time 9 http://127.0.0.1:8888/health")
 
 
 def test_custom_command_without_fail_flag_is_rejected_by_the_loader_first(services_dir, sizes_file):
@@ -272,7 +276,7 @@ def test_rule_ids_are_stable(snapshot):
 def test_every_finding_has_a_hint(make_spec):
     specs = [
         make_spec(interval=10, timeout=10, retries=2, start_period=0, service={"efs_backed": True}),
-        make_spec(interval=10, timeout=3, retries=10, custom_health_command="curl http://127.0.0.1:9/"),
+        make_spec(interval=10, timeout=3, retries=10, custom_health_command="curl -f http://127.0.0.1:9/"),
     ]
     found = [f for s in specs for f in lint_service(s)]
     assert len(set(rules(found))) >= 6
