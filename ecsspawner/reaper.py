@@ -8,7 +8,7 @@ only if every one of these holds:
   3. no spawn with its spawn id is in flight or held;
   4. it is older (from createdAt) than start_timeout + margin;
   5. the previous sweep saw it as an orphan too.
-Any AWS error aborts the sweep and resets rule 5. Every decision is logged
+Any error reading ECS or the database aborts the sweep and resets rule 5. Every decision is logged
 and counted.
 """
 
@@ -54,10 +54,16 @@ class OrphanReaper:
     _suspects: set[str] = field(default_factory=set)
 
     async def sweep(self) -> list[Decision]:
-        """One pass over the cluster's running tasks; returns what was decided for each."""
+        """One pass over the cluster's running tasks; returns what was decided for each.
+
+        Everything the sweep reads (ListTasks, DescribeTasks, the hub's database) is read inside
+        one error handler: a sweep that cannot read everything stops nothing and forgets every
+        suspect, so "orphaned on two consecutive sweeps" never spans a failed sweep.
+        """
         try:
             arns = await aws.call(self._list_running)
             described = await TaskReader(client=self.client, cluster=self.cluster, log=self.log).describe_now(arns)
+            held = self.holdings()  # read after listing: a task listed above was launched before this
         except Exception as exc:
             self._suspects.clear()
             metrics.REAPER_DECISIONS.labels("sweep-failed").inc()
@@ -65,16 +71,16 @@ class OrphanReaper:
                 "orphan reaper: sweep of %s aborted (%s); nothing stopped", self.cluster, aws.error_code(exc)
             )
             return []
-        held = self.holdings()  # read after listing: a task listed above was launched before this
         decisions: list[Decision] = []
         suspects: set[str] = set()
+        previous, self._suspects = self._suspects, set()  # an error below must not carry suspects over either
         for arn, lookup in described.items():
             if lookup.task is None:
                 continue  # gone between ListTasks and DescribeTasks
             decision = self._judge(lookup.task, held)
             if decision.decision == "suspect":
                 suspects.add(arn)
-                if arn in self._suspects:
+                if arn in previous:
                     decision = await self._stop(arn, decision.detail)
             decisions.append(decision)
         self._suspects = suspects
