@@ -25,7 +25,7 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, hubstart, metrics, options, reaper, taskview
+from ecsspawner import aws, hubstart, metrics, options, overrides, reaper, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
 from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn_id, tags_of
@@ -271,7 +271,15 @@ class ECSSpawner(Spawner):
     async def _run_task(self, choice: options.Choice, spawn_id: str) -> str:
         client = self.reader.client
         container = self.container_name or await self._first_essential(choice.family)
-        env = [{"name": k, "value": str(v)} for k, v in self.get_env().items()]
+        env = {k: str(v) for k, v in self.get_env().items()}
+        container_overrides = overrides.container_overrides(container, env)
+        if problem := overrides.too_large(container_overrides, env):  # RunTask would refuse it with a raw error
+            raise SpawnException(
+                f"Your server cannot be started on ECS: {problem}. A very long user or server name is the usual "
+                "cause; ask an administrator.",
+                reason="overrides-too-large",
+                status_code=500,
+            )
         network = {
             "subnets": list(self.subnets),
             "securityGroups": list(self.security_groups),
@@ -287,7 +295,7 @@ class ECSSpawner(Spawner):
             startedBy=self.identity.started_by,
             tags=self.identity.tags(spawn_id),
             networkConfiguration={"awsvpcConfiguration": network},
-            overrides={"containerOverrides": [{"name": container, "environment": env}]},
+            overrides=container_overrides,
         )
         loop = asyncio.get_running_loop()
         run = functools.partial(
