@@ -71,6 +71,10 @@ def attach(app: Any) -> bool:
     for line in timeout_warnings(probe):
         app.log.warning("ECSSpawner: %s", line)
     probe.start_reaper(users=app.tornado_settings["users"], db=app.db)
+    if probe.hub_id:
+        from ecsspawner.install import install_id
+
+        app.log.info("ECSSpawner: hub id %s, install id %s", probe.hub_id, install_id(app.db, probe.hub_id))
     return True
 
 

@@ -25,10 +25,19 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, hubstart, metrics, options, overrides, reaper, taskview
+from ecsspawner import aws, hubstart, install, metrics, options, overrides, reaper, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
-from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn_id, tags_of
+from ecsspawner.identity import (
+    TAG_HUB,
+    ServerIdentity,
+    check_hub_id,
+    conflict_message,
+    new_spawn_id,
+    other_install,
+    tags_of,
+)
+from ecsspawner.pending import pending_stops_for
 from ecsspawner.reader import TaskReader, shared_reader
 from ecsspawner.state import TaskState
 from hubspec import Catalog, load_catalog
@@ -113,6 +122,7 @@ class ECSSpawner(Spawner):
     task_cluster: str = ""
     spawn_id: str = ""
     launched_at: float = 0.0
+    install_id: str = ""  # this hub's install id (install.py), read at start()
     _run_future: asyncio.Future | None = None
 
     @default("services_dir")
@@ -251,11 +261,12 @@ class ECSSpawner(Spawner):
         self._progress, self._start_done, self._ended = [], False, None  # also without clear_state()
         spawn_id = new_spawn_id()
         self.spawn_id, self.task_cluster, self.task_arn, self.launched_at = spawn_id, self.cluster, "", 0.0
+        self.install_id = self._read_install_id()
         registry = in_flight_for(self.hub_id)
         registry.begin(spawn_id)
         try:
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
-            await self._stop_own_tasks(reason="replaced by a new spawn of the same server")
+            await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
             arn = await self._run_task(choice, spawn_id)
             margin = min(self.start_deadline_margin, self.start_timeout / 4)
             deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
@@ -293,7 +304,7 @@ class ECSSpawner(Spawner):
             count=1,
             clientToken=spawn_id,
             startedBy=self.identity.started_by,
-            tags=self.identity.tags(spawn_id),
+            tags=self.identity.tags(spawn_id, self.install_id),
             networkConfiguration={"awsvpcConfiguration": network},
             overrides=container_overrides,
         )
@@ -332,7 +343,9 @@ class ECSSpawner(Spawner):
             registry.record(spawn_id, arn)
         elif arn:  # the server was stopped and cleared while RunTask ran: nobody will hold this task
             self.log.warning("%s: RunTask answered %s after the spawn was abandoned; stopping it", self._log_name, arn)
-            stop = asyncio.ensure_future(self._try_stop(arn, "spawn abandoned before RunTask answered"))
+            stop = asyncio.ensure_future(
+                self._try_stop(arn, "spawn abandoned before RunTask answered", caller="abandoned")
+            )
             _background.add(stop)  # keep a reference until it ends (the loop holds only a weak one)
             stop.add_done_callback(_background.discard)
         if self._start_done or self.spawn_id != spawn_id:
@@ -387,7 +400,7 @@ class ECSSpawner(Spawner):
                         self._emit(100, "ready", "Health check passed; server ready")
                         return ip, choice.service.port
                     if health == "UNHEALTHY":
-                        await self._stop_task(arn, "health check failed while starting")
+                        await self._stop_task(arn, "health check failed while starting", caller="start")
                         raise SpawnException(
                             "Your server failed its health check while starting", reason="unhealthy", status_code=500
                         )
@@ -396,7 +409,7 @@ class ECSSpawner(Spawner):
 
     async def _give_up(self, choice: options.Choice, arn: str, task: dict | None, waited: float) -> None:
         """start_timeout is about to run out: stop the task and say what it was waiting for."""
-        await self._try_stop(arn, "not ready before start_timeout")
+        await self._try_stop(arn, "not ready before start_timeout", caller="start")
         service = choice.service
         status = (task or {}).get("lastStatus", "not yet described")
         if task is not None and taskview.phase(task) == "running" and service.health_check.prefer_ecs_health:
@@ -488,7 +501,7 @@ class ECSSpawner(Spawner):
             self.log.warning(
                 "%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it", self._log_name, arn
             )
-            await self._try_stop(arn, "health check failed (UNHEALTHY)")
+            await self._try_stop(arn, "health check failed (UNHEALTHY)", caller="poll-unhealthy")
             return 1
         metrics.POLL_RESULTS.labels("running").inc()
         return None
@@ -505,34 +518,58 @@ class ECSSpawner(Spawner):
         if self.task_arn:
             await self._stop_task(self.task_arn, "stopped by JupyterHub")
         elif self.spawn_id:
-            await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered")
+            await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered", caller="stop")
 
-    async def _stop_task(self, arn: str, reason: str) -> None:
+    async def _stop_task(self, arn: str, reason: str, *, caller: str = "stop") -> None:
+        """StopTask with retries; a failure is counted, logged and left to the reaper's retry list, then raised."""
         client = self.reader.client
+        cluster = self.task_cluster or self.cluster
         try:
             await aws.with_retries(
                 client.stop_task,
                 attempts=self.stop_attempts,
                 backoff=self.retry_backoff,
-                cluster=self.task_cluster or self.cluster,
+                cluster=cluster,
                 task=arn,
                 reason=reason[:255],
             )
         except Exception as exc:
             if not aws.is_task_not_found(exc):
+                self._stop_failed(arn, cluster, reason, caller, exc)
                 raise
             self.log.info("%s: task %s already gone", self._log_name, arn)
         else:
             self.log.info("%s: stopped task %s (%s)", self._log_name, arn, reason)
+        pending_stops_for(self.hub_id).discard(arn)
 
-    async def _try_stop(self, arn: str, reason: str) -> None:
-        """_stop_task for callers that must not raise (poll, callbacks): failures are logged."""
+    def _stop_failed(self, arn: str, cluster: str, reason: str, caller: str, exc: BaseException) -> None:
+        """Count, log and keep a task whose StopTask failed: JupyterHub forgets the server regardless."""
+        entry = pending_stops_for(self.hub_id).add(arn, cluster, reason, aws.error_code(exc))
+        metrics.STOP_FAILURES.labels(caller).inc()
+        retry = (
+            "the orphan reaper retries it every sweep"
+            if self.reaper_interval > 0
+            else "the orphan reaper is off (reaper_interval = 0): stop it by hand"
+        )
+        self.log.error(
+            "%s: StopTask of %s (%s) failed: %s: %s; the task may still be running (failure %d); %s",
+            self._log_name,
+            arn,
+            reason,
+            aws.error_code(exc),
+            _aws_message(exc),
+            entry.failures,
+            retry,
+        )
+
+    async def _try_stop(self, arn: str, reason: str, *, caller: str) -> None:
+        """_stop_task for callers that must not raise (poll, callbacks); the failure is already logged and kept."""
         try:
-            await self._stop_task(arn, reason)
-        except Exception as exc:
-            self.log.warning("%s: stopping task %s failed (%s)", self._log_name, arn, aws.error_code(exc))
+            await self._stop_task(arn, reason, caller=caller)
+        except Exception:
+            pass
 
-    async def _stop_own_tasks(self, reason: str) -> None:
+    async def _stop_own_tasks(self, reason: str, *, caller: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""
         client, ident = self.reader.client, self.identity
         reply = await aws.with_retries(
@@ -547,13 +584,36 @@ class ECSSpawner(Spawner):
         if not arns:
             return
         found = await self.reader.describe_now(arns)
+        install_id = self.install_id or self._read_install_id()
         for arn, lookup in found.items():
             if (
-                lookup.task is not None
-                and lookup.task.get("startedBy") == ident.started_by
-                and tags_of(lookup.task).get(TAG_HUB) == self.hub_id
+                lookup.task is None
+                or lookup.task.get("startedBy") != ident.started_by
+                or tags_of(lookup.task).get(TAG_HUB) != self.hub_id
             ):
-                await self._stop_task(arn, reason)
+                continue
+            theirs = other_install(lookup.task, self.hub_id, install_id)
+            if theirs is not None:  # a second hub with this hub_id: its server, not ours to stop
+                metrics.HUB_ID_CONFLICTS.labels("start").inc()
+                self.log.error("%s: %s", self._log_name, conflict_message(self.hub_id, install_id, theirs, arn))
+                continue
+            await self._stop_task(arn, reason, caller=caller)
+
+    def _read_install_id(self) -> str:
+        """This hub's install id from its database (install.py); a database error is a SpawnException."""
+        db = getattr(self.user, "db", None)
+        if db is None:
+            return ""
+        try:
+            return install.install_id(db, self.hub_id)
+        except Exception as exc:
+            self.log.exception("%s: cannot read this hub's install id from its database", self._log_name)
+            raise SpawnException(
+                "This hub cannot read its own database; ask an administrator.",
+                reason="database",
+                status_code=500,
+                log_message=f"ECSSpawner: reading the install id failed: {exc}",
+            ) from None
 
     # --- reaper -------------------------------------------------------------
 
@@ -579,6 +639,8 @@ class ECSSpawner(Spawner):
             min_age=self.start_timeout + self.reaper_margin,
             dry_run=self.reaper_dry_run,
             log=self.log,
+            install_id=lambda: install.install_id(db, self.hub_id),
+            pending=pending_stops_for(self.hub_id),
         )
 
 
@@ -591,10 +653,14 @@ def _apply_user_options(spawner: ECSSpawner, user_options: dict) -> None:
     spawner._choice = (dict(user_options or {}), choice)
 
 
+def _aws_message(exc: BaseException) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) if isinstance(exc, ClientError) else str(exc)
+
+
 def _aws_spawn_error(exc: BaseException, context: str = "") -> SpawnException:
     """An AWS refusal as the user sees it: which ECS call, which AWS error code, AWS's message."""
     operation = getattr(exc, "operation_name", "") or "request"
-    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    message = _aws_message(exc)
     text = f"ECS {operation} failed: {aws.error_code(exc)}: {message}".rstrip(": ")
     return SpawnException(f"{context}: {text}" if context else text, reason="aws-error", status_code=500)
 

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from botocore.exceptions import ClientError
 from jupyterhub.spawner import SpawnException
+from prometheus_client import REGISTRY
 
 from ecsspawner import overrides
+from ecsspawner.install import forget_cache, install_id
+from ecsspawner.pending import pending_stops_for
 from tests.spawner.test_reaper import HUB_ID, TEN_HOURS, launch_untracked, reaper_of
+
+
+class Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def errors_seen():
+    """Error lines of the spawners' logger (traitlets' logger outside a hub application)."""
+    handler = Errors()
+    logger = logging.getLogger("traitlets")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
 
 # --- item 12: a failed database read is a failed sweep ---------------------------------------
 
@@ -55,3 +82,127 @@ def test_overrides_size_counts_compact_json_characters():
     assert overrides.too_large(measured, env) is None
     assert overrides.too_large(measured, env, limit=overrides.overrides_size(measured)) is None
     assert "A (11 characters)" in overrides.too_large(measured, env, limit=overrides.overrides_size(measured) - 1)
+
+
+# --- item 10: two hubs given the same hub_id --------------------------------------------------
+
+
+def conflicts(where: str) -> float:
+    return REGISTRY.get_sample_value("ecsspawner_hub_id_conflicts_total", {"where": where}) or 0.0
+
+
+def test_second_hub_with_the_same_hub_id_never_stops_the_firsts_servers(hub_with, aws, errors_seen):
+    """Hub B spawning alice leaves hub A's alice running; B's reaper leaves A's 10-hour-old lab running."""
+    hub_a, hub_b = hub_with(), hub_with()  # two databases, one hub_id, one cluster
+    before_start, before_reaper = conflicts("start"), conflicts("reaper")
+
+    async def scenario():
+        a_alice = await hub_a.spawn(hub_a.user("alice"), "", {"service": "lab"})
+        a_old = await hub_a.spawn(hub_a.user("carol"), "old", {"service": "lab"})
+        aws.age(a_old.task_arn, TEN_HOURS)
+        b_alice = await hub_b.spawn(hub_b.user("alice"), "", {"service": "lab"})
+        b_reaper = reaper_of(hub_b)
+        sweeps = [await b_reaper.sweep() for _ in range(3)]
+        return a_alice.task_arn, a_old.task_arn, b_alice.task_arn, sweeps
+
+    a_alice, a_old, b_alice, sweeps = asyncio.run(scenario())
+    assert aws.running() == {a_alice, a_old, b_alice}
+    install_a, install_b = install_id(hub_a.db, HUB_ID), install_id(hub_b.db, HUB_ID)
+    assert install_a != install_b
+    for sweep in sweeps:
+        decided = {d.task_arn: d.decision for d in sweep}
+        assert decided[a_alice] == decided[a_old] == "other-install"
+        assert decided[b_alice] == "held"
+    assert conflicts("start") == before_start + 1
+    assert conflicts("reaper") == before_reaper + 6
+    errors = [r.getMessage() for r in errors_seen.records]
+    assert any(f"hub id {HUB_ID!r} is used by two hubs: task {a_alice}" in e and install_a in e for e in errors)
+    assert any("give each hub its own c.ECSSpawner.hub_id" in e for e in errors)
+
+
+def test_install_id_is_kept_in_the_hubs_database_across_restarts(hub, aws):
+    first = install_id(hub.db, HUB_ID)
+    forget_cache()  # a new hub process on the same database
+    assert install_id(hub.restart().db, HUB_ID) == first
+    assert hub.db.execute(sa.text("SELECT install_id FROM ecsspawner_install")).scalar() == first
+
+
+def test_tasks_without_an_install_id_tag_are_still_this_hubs(hub, aws):
+    """Tasks launched before install ids existed: judged as this hub's (reaped when orphaned), as before."""
+    launch_untracked(aws, hub_id=HUB_ID, user="zoe", server="", spawn_id="old", age=TEN_HOURS)
+    reaper = reaper_of(hub)
+    assert [d.decision for d in asyncio.run(reaper.sweep())] == ["suspect"]
+    assert [d.decision for d in asyncio.run(reaper.sweep())] == ["stopped"]
+
+
+# --- item 11: a StopTask that fails is kept and retried ------------------------------------
+
+
+def stop_failures(caller: str) -> float:
+    return REGISTRY.get_sample_value("ecsspawner_stop_failures_total", {"caller": caller}) or 0.0
+
+
+class DenyStopTask:
+    """A client that answers StopTask with AccessDenied while `deny` is set, else passes calls to moto."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.deny, self.denied = real, True, 0
+
+    def stop_task(self, **kwargs: Any) -> Any:
+        if self.deny:
+            self.denied += 1
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform ecs:StopTask"}},
+                "StopTask",
+            )
+        return self.real.stop_task(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_failed_stop_of_a_forgotten_server_is_retried_first_by_the_reaper(hub_with, aws, errors_seen):
+    client = DenyStopTask(aws.client())
+    hub = hub_with(client_factory=lambda: client)
+    before = stop_failures("stop")
+
+    async def scenario():
+        alice = hub.user("alice")
+        spawner = await hub.spawn(alice, "", {"service": "lab"})
+        arn = spawner.task_arn
+        with pytest.raises(ClientError):  # JupyterHub's own path: stop()'s error goes up, the state is cleared
+            await alice.stop("")
+        return arn, spawner
+
+    arn, spawner = asyncio.run(scenario())
+    assert spawner.task_arn == "" and aws.running() == {arn}  # forgotten by the hub, still running
+    assert stop_failures("stop") == before + 1
+    assert any(
+        "StopTask of" in r.getMessage() and "AccessDeniedException" in r.getMessage() for r in errors_seen.records
+    )
+    assert arn in pending_stops_for(HUB_ID)
+    reaper = reaper_of(hub)
+    first = asyncio.run(reaper.sweep())  # still denied: kept, counted again, nothing else judged for it
+    assert [(d.task_arn, d.decision) for d in first] == [(arn, "stop-failed")]
+    assert stop_failures("reaper-retry") >= 1 and arn in pending_stops_for(HUB_ID)
+    client.deny = False
+    second = asyncio.run(reaper.sweep())
+    assert (second[0].task_arn, second[0].decision) == (arn, "stop-retried")  # retried first
+    assert aws.running() == set() and arn not in pending_stops_for(HUB_ID)
+
+
+def test_failed_stop_of_an_unhealthy_task_in_poll_is_kept_counted_and_poll_still_answers(hub_with, aws):
+    client = DenyStopTask(aws.client())
+    hub = hub_with(client_factory=lambda: client)
+    before = stop_failures("poll-unhealthy")
+
+    async def scenario():
+        spawner = await hub.spawn(hub.user("bob"), "", {"service": "lab"})
+        aws.task(spawner.task_arn).health_status = "UNHEALTHY"
+        spawner.reader.forget(spawner.task_arn)
+        return spawner, await spawner.poll()
+
+    spawner, status = asyncio.run(scenario())
+    assert status == 1  # poll() never raises
+    assert stop_failures("poll-unhealthy") == before + 1
+    assert spawner.task_arn in pending_stops_for(HUB_ID)
