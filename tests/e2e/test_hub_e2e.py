@@ -167,7 +167,7 @@ class Ecs:
         self.client.create_cluster(clusterName=CLUSTER)
         from hubspec import load_catalog
 
-        catalog = load_catalog()
+        catalog = load_catalog(ROOT / "services", ROOT / "sizes.yaml")  # the catalog the hub config names
         for service in catalog.services:
             for size in service.sizes:
                 spec = catalog.sizes[size]
