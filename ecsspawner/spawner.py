@@ -546,6 +546,8 @@ class ECSSpawner(Spawner):
         """Count, log and keep a task whose StopTask failed: JupyterHub forgets the server regardless."""
         entry = pending_stops_for(self.hub_id).add(arn, cluster, reason, aws.error_code(exc))
         metrics.STOP_FAILURES.labels(caller).inc()
+        if arn == self.task_arn:
+            self._revoke_api_token()  # JupyterHub deletes it only after a stop() that did not raise
         retry = (
             "the orphan reaper retries it every sweep"
             if self.reaper_interval > 0
@@ -561,6 +563,23 @@ class ECSSpawner(Spawner):
             entry.failures,
             retry,
         )
+
+    def _revoke_api_token(self) -> None:
+        """Delete this server's hub API token: a task that may still run must not keep acting for the user."""
+        db = getattr(self.user, "db", None)
+        if db is None or not self.api_token:
+            return
+        try:
+            from jupyterhub import orm
+
+            token = orm.APIToken.find(db, self.api_token)
+            if token is not None:
+                db.delete(token)
+                db.commit()
+                self.log.warning("%s: revoked the server's API token (its task may still be running)", self._log_name)
+        except Exception:
+            db.rollback()
+            self.log.exception("%s: could not revoke the server's API token", self._log_name)
 
     async def _try_stop(self, arn: str, reason: str, *, caller: str) -> None:
         """_stop_task for callers that must not raise (poll, callbacks); the failure is already logged and kept."""

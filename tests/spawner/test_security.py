@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
+from jupyterhub import orm
 from jupyterhub.spawner import SpawnException
 from prometheus_client import REGISTRY
 
@@ -169,18 +170,21 @@ def test_failed_stop_of_a_forgotten_server_is_retried_first_by_the_reaper(hub_wi
     async def scenario():
         alice = hub.user("alice")
         spawner = await hub.spawn(alice, "", {"service": "lab"})
-        arn = spawner.task_arn
+        hub.db.add(orm.OAuthClient(identifier="jupyterhub"))  # the hub's own client, which init_oauth makes
+        spawner.api_token = alice.new_api_token(note="server", scopes=[])  # User.spawn gives every server one
+        arn, token = spawner.task_arn, spawner.api_token
         with pytest.raises(ClientError):  # JupyterHub's own path: stop()'s error goes up, the state is cleared
             await alice.stop("")
-        return arn, spawner
+        return arn, token, spawner
 
-    arn, spawner = asyncio.run(scenario())
+    arn, token, spawner = asyncio.run(scenario())
     assert spawner.task_arn == "" and aws.running() == {arn}  # forgotten by the hub, still running
     assert stop_failures("stop") == before + 1
     assert any(
         "StopTask of" in r.getMessage() and "AccessDeniedException" in r.getMessage() for r in errors_seen.records
     )
     assert arn in pending_stops_for(HUB_ID)
+    assert token and orm.APIToken.find(hub.db, token) is None  # the running task's token no longer works
     reaper = reaper_of(hub)
     first = asyncio.run(reaper.sweep())  # still denied: kept, counted again, nothing else judged for it
     assert [(d.task_arn, d.decision) for d in first] == [(arn, "stop-failed")]
