@@ -17,6 +17,7 @@ then `attach()` runs once:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -84,11 +85,15 @@ def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
         from jupyterhub.app import JupyterHub
     except ImportError:
         return None
-    if not JupyterHub.initialized():
-        return None
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
+        loop = None
+    if not JupyterHub.initialized() or loop is None:
+        # JupyterHub imports every `jupyterhub.spawners` entry point (this package's 'ecs' among them)
+        # while it builds its application object, before the instance exists and before its loop runs:
+        # look again once the application has initialized.
+        _watch_after_initialize(JupyterHub)
         return None
     app = JupyterHub.instance()
 
@@ -107,3 +112,20 @@ def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
     _watching.add(task)
     task.add_done_callback(_watching.discard)
     return task
+
+
+def _watch_after_initialize(hub_class: Any) -> None:
+    """Wrap `JupyterHub.initialize` once so that `watch_hub()` runs when the hub has initialized."""
+    if getattr(hub_class.initialize, "_ecsspawner_watch", False):
+        return
+    original = hub_class.initialize
+
+    @functools.wraps(original)
+    async def initialize(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        if hub_class.initialized() and hub_class.instance() is self:
+            watch_hub()
+        return result
+
+    initialize._ecsspawner_watch = True  # type: ignore[attr-defined]
+    hub_class.initialize = initialize
