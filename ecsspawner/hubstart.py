@@ -72,6 +72,12 @@ def attach(app: Any) -> bool:
     for line in timeout_warnings(probe):
         app.log.warning("ECSSpawner: %s", line)
     probe.start_reaper(users=app.tornado_settings["users"], db=app.db)
+    if probe.token_bootstrap and not _serves_bootstrap(app):
+        app.log.error(
+            "ECSSpawner: token_bootstrap is on but the hub does not serve the bootstrap endpoint: servers "
+            "cannot fetch their API token; add c.JupyterHub.extra_handlers = ecsspawner.bootstrap.handlers() "
+            "(or set c.ECSSpawner.token_bootstrap = False, which puts tokens in RunTask's overrides)"
+        )
     if probe.hub_id:
         from ecsspawner.install import install_id
 
@@ -129,3 +135,12 @@ def _watch_after_initialize(hub_class: Any) -> None:
 
     initialize._ecsspawner_watch = True  # type: ignore[attr-defined]
     hub_class.initialize = initialize
+
+
+def _serves_bootstrap(app: Any) -> bool:
+    from ecsspawner.bootstrap import BootstrapHandler
+
+    return any(
+        isinstance(h, (tuple, list)) and len(h) > 1 and isinstance(h[1], type) and issubclass(h[1], BootstrapHandler)
+        for h in getattr(app, "extra_handlers", [])
+    )

@@ -25,7 +25,7 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, hubstart, install, metrics, options, overrides, reaper, taskview
+from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
 from ecsspawner.identity import (
@@ -117,6 +117,17 @@ class ECSSpawner(Spawner):
     reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
     reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
     reaper_dry_run = Bool(False, help="Log and count what the reaper would stop, stop nothing.").tag(config=True)
+    token_bootstrap = Bool(
+        True,
+        help="""Send the server a single-use bootstrap code instead of its hub API token.
+
+        RunTask's overrides are readable with ecs:DescribeTasks (and land in CloudTrail and
+        EventBridge). With this on, the token (and any variable holding it) stays out of them;
+        ECSSPAWNER_BOOTSTRAP_CODE goes in, which the image's launcher (ecsspawner/bootstrap_client.py)
+        exchanges once at <JUPYTERHUB_API_URL>/ecsspawner/bootstrap. Needs
+        c.JupyterHub.extra_handlers = ecsspawner.bootstrap.handlers() and the launcher in every image.
+        Off: the token travels in the overrides, as with other ECS spawners.""",
+    ).tag(config=True)
 
     task_arn: str = ""
     task_cluster: str = ""
@@ -237,6 +248,8 @@ class ECSSpawner(Spawner):
         self._ended = None
         if self.task_arn:
             self.reader.forget(self.task_arn)
+        if self.spawn_id:
+            bootstrap.CODES.revoke(self.spawn_id)  # an unspent code of an ended spawn fetches nothing
         if self.spawn_id and not self._run_pending():
             in_flight_for(self.hub_id).end(self.spawn_id)
         self.task_arn = self.task_cluster = self.spawn_id = ""
@@ -283,6 +296,10 @@ class ECSSpawner(Spawner):
         client = self.reader.client
         container = self.container_name or await self._first_essential(choice.family)
         env = {k: str(v) for k, v in self.get_env().items()}
+        if self.token_bootstrap and self.api_token:  # nothing long-lived in what DescribeTasks shows
+            env = bootstrap.split_env(env, self.api_token)
+            ttl = self.start_timeout + self.http_timeout  # the server fetches its token before it answers HTTP
+            env[bootstrap.CODE_ENV] = bootstrap.CODES.issue(self.api_token, spawn_id, ttl)
         container_overrides = overrides.container_overrides(container, env)
         if problem := overrides.too_large(container_overrides, env):  # RunTask would refuse it with a raw error
             raise SpawnException(

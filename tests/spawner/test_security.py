@@ -14,7 +14,7 @@ from jupyterhub import orm
 from jupyterhub.spawner import SpawnException
 from prometheus_client import REGISTRY
 
-from ecsspawner import overrides
+from ecsspawner import bootstrap, bootstrap_client, overrides
 from ecsspawner.install import forget_cache, install_id
 from ecsspawner.pending import pending_stops_for
 from tests.spawner.test_reaper import HUB_ID, TEN_HOURS, launch_untracked, reaper_of
@@ -210,3 +210,83 @@ def test_failed_stop_of_an_unhealthy_task_in_poll_is_kept_counted_and_poll_still
     assert status == 1  # poll() never raises
     assert stop_failures("poll-unhealthy") == before + 1
     assert spawner.task_arn in pending_stops_for(HUB_ID)
+
+
+# --- item 9: nothing usable in what DescribeTasks shows -------------------------------------
+
+
+def strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings_in(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings_in(v)]
+    return []
+
+
+async def post_code(port: int, code: str) -> int:
+    from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+    try:
+        reply = await AsyncHTTPClient().fetch(
+            f"http://127.0.0.1:{port}{bootstrap.PATH}", method="POST", body=json.dumps({"code": code})
+        )
+    except HTTPClientError as exc:
+        return exc.code
+    return reply.code
+
+
+def test_what_describe_tasks_shows_cannot_authenticate_to_the_hub_once_used(hub, aws):
+    from tornado.httpserver import HTTPServer
+    from tornado.testing import bind_unused_port
+    from tornado.web import Application
+
+    async def scenario():
+        hub.db.add(orm.OAuthClient(identifier="jupyterhub"))
+        hub.db.commit()
+        alice = hub.user("alice")
+        spawner = hub.spawner(alice, "")
+        spawner.user_options = {"service": "lab"}
+        spawner.clear_state()
+        token = alice.new_api_token(note="server", scopes=[])  # User.spawn's order: clear_state, token, start
+        spawner.api_token = token
+        await spawner._run_apply_user_options(spawner.user_options)
+        await spawner.start()
+        task = aws.client().describe_tasks(cluster=aws.cluster, tasks=[spawner.task_arn], include=["TAGS"])
+        shown = strings_in(task["tasks"][0])
+        (env,) = [c["environment"] for c in task["tasks"][0]["overrides"]["containerOverrides"]]
+        code = {e["name"]: e["value"] for e in env}[bootstrap.CODE_ENV]
+
+        sock, port = bind_unused_port()  # 127.0.0.1
+        server = HTTPServer(Application(bootstrap.handlers()))
+        server.add_sockets([sock])
+        try:
+            api_url = f"http://127.0.0.1:{port}/api"
+            fetched = await asyncio.get_running_loop().run_in_executor(
+                None, bootstrap_client.fetch_token, api_url, code
+            )  # the server's launcher, at start-up
+            again = [await post_code(port, s) for s in shown]  # everything DescribeTasks shows, as a code
+        finally:
+            server.stop()
+        return token, shown, fetched, again
+
+    token, shown, fetched, again = asyncio.run(scenario())
+    assert fetched == token
+    assert not any(token in s for s in shown)  # the token never travels in the overrides
+    assert all(orm.APIToken.find(hub.db, s) is None for s in shown)  # no shown string is a hub token
+    assert set(again) == {403}  # the code is spent: nothing shown fetches the token again
+
+
+def test_bootstrap_codes_are_single_use_expire_and_die_with_their_spawn():
+    now = [0.0]
+    codes = bootstrap.BootstrapCodes(clock=lambda: now[0])
+    first = codes.issue("tok-1", "spawn-1", ttl=10)
+    assert codes.redeem(first) == "tok-1" and codes.redeem(first) is None
+    late = codes.issue("tok-2", "spawn-2", ttl=10)
+    now[0] = 11
+    assert codes.redeem(late) is None
+    dead = codes.issue("tok-3", "spawn-3", ttl=10)
+    codes.revoke("spawn-3")
+    assert codes.redeem(dead) is None and codes.redeem("made-up") is None
+    assert bootstrap.split_env({"JUPYTERHUB_API_TOKEN": "t", "X": "t", "Y": "u"}, "t") == {"Y": "u"}
