@@ -426,7 +426,8 @@ class ECSSpawner(Spawner):
 
     async def _give_up(self, choice: options.Choice, arn: str, task: dict | None, waited: float) -> None:
         """start_timeout is about to run out: stop the task and say what it was waiting for."""
-        await self._try_stop(arn, "not ready before start_timeout", caller="start")
+        stopped = await self._try_stop(arn, "not ready before start_timeout", caller="start")
+        outcome = "The task was stopped." if stopped else "Stopping the task failed; the hub retries it."
         service = choice.service
         status = (task or {}).get("lastStatus", "not yet described")
         if task is not None and taskview.phase(task) == "running" and service.health_check.prefer_ecs_health:
@@ -436,12 +437,12 @@ class ECSSpawner(Spawner):
                 f"Your {service.name} server did not pass its container health check within {waited:.0f} s "
                 f"(start_timeout {self.start_timeout} s); last health status {health}. "
                 f"The check ({check_summary(service)}) should report HEALTHY by {by.seconds:.0f} s "
-                f"(simulated, {by.profile} profile, server answering from {by.ready_at:g} s). The task was stopped."
+                f"(simulated, {by.profile} profile, server answering from {by.ready_at:g} s). {outcome}"
             )
         else:
             message = (
                 f"Your {service.name} server's task was not ready within {waited:.0f} s "
-                f"(start_timeout {self.start_timeout} s); last task status {status}. The task was stopped."
+                f"(start_timeout {self.start_timeout} s); last task status {status}. {outcome}"
             )
         self.log.warning("%s: %s (%s)", self._log_name, message, arn)
         raise SpawnException(message, reason="start-deadline", status_code=500)
@@ -598,12 +599,13 @@ class ECSSpawner(Spawner):
             db.rollback()
             self.log.exception("%s: could not revoke the server's API token", self._log_name)
 
-    async def _try_stop(self, arn: str, reason: str, *, caller: str) -> None:
-        """_stop_task for callers that must not raise (poll, callbacks); the failure is already logged and kept."""
+    async def _try_stop(self, arn: str, reason: str, *, caller: str) -> bool:
+        """_stop_task for callers that must not raise (poll, callbacks); False if it failed (logged and kept)."""
         try:
             await self._stop_task(arn, reason, caller=caller)
         except Exception:
-            pass
+            return False
+        return True
 
     async def _stop_own_tasks(self, reason: str, *, caller: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""

@@ -290,3 +290,17 @@ def test_bootstrap_codes_are_single_use_expire_and_die_with_their_spawn():
     codes.revoke("spawn-3")
     assert codes.redeem(dead) is None and codes.redeem("made-up") is None
     assert bootstrap.split_env({"JUPYTERHUB_API_TOKEN": "t", "X": "t", "Y": "u"}, "t") == {"Y": "u"}
+
+
+def test_a_start_that_gives_up_and_cannot_stop_its_task_says_so_and_keeps_it(hub_with, aws):
+    client = DenyStopTask(aws.client())
+    hub = hub_with(client_factory=lambda: client, start_timeout=4, start_deadline_margin=1)
+
+    async def scenario():
+        return await hub.spawn(hub.user("gina"), "", {"service": "chat"})  # never turns HEALTHY on moto
+
+    with pytest.raises(SpawnException) as caught:
+        asyncio.run(scenario())
+    assert "Stopping the task failed; the hub retries it." in str(caught.value)
+    assert "The task was stopped" not in str(caught.value)
+    assert len(pending_stops_for(HUB_ID)) == 1
