@@ -75,6 +75,16 @@ def attach(app: Any) -> bool:
     for line in timeout_warnings(probe):
         app.log.warning("ECSSpawner: %s", line)
     probe.start_reaper(users=app.tornado_settings["users"], db=app.db)
+    if probe.token_bootstrap and not _serves_bootstrap(app):
+        app.log.error(
+            "ECSSpawner: token_bootstrap is on but the hub does not serve the bootstrap endpoint: servers "
+            "cannot fetch their API token; add c.JupyterHub.extra_handlers = ecsspawner.bootstrap.handlers() "
+            "(or set c.ECSSpawner.token_bootstrap = False, which puts tokens in RunTask's overrides)"
+        )
+    if probe.hub_id:
+        from ecsspawner.install import install_id
+
+        app.log.info("ECSSpawner: hub id %s, install id %s", probe.hub_id, install_id(app.db, probe.hub_id))
     return True
 
 
@@ -85,7 +95,7 @@ def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
     except ImportError:
         return None
     if not JupyterHub.initialized():
-        return None
+        return None  # the entry-point load while the application is built: the next resolution acts
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -110,3 +120,12 @@ def watch_hub(poll: float = 0.2) -> asyncio.Task | None:
     _watching.add(task)
     task.add_done_callback(_watching.discard)
     return task
+
+
+def _serves_bootstrap(app: Any) -> bool:
+    from ecsspawner.bootstrap import BootstrapHandler
+
+    return any(
+        isinstance(h, (tuple, list)) and len(h) > 1 and isinstance(h[1], type) and issubclass(h[1], BootstrapHandler)
+        for h in getattr(app, "extra_handlers", [])
+    )

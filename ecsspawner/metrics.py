@@ -37,3 +37,13 @@ POLL_RESULTS = Counter(
     "poll() outcomes: running, stopped, missing, unhealthy, aws-error",
     ["result"],
 )
+STOP_FAILURES = Counter(
+    "ecsspawner_stop_failures_total",
+    "StopTask calls that failed after their retries (the task is kept on the reaper's retry list), by caller",
+    ["caller"],
+)
+HUB_ID_CONFLICTS = Counter(
+    "ecsspawner_hub_id_conflicts_total",
+    "Tasks tagged with this hub's id but another hub's install id (left alone), by where they were seen",
+    ["where"],
+)

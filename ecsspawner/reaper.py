@@ -8,8 +8,11 @@ only if every one of these holds:
   3. no spawn with its spawn id is in flight or held;
   4. it is older (from createdAt) than start_timeout + margin;
   5. the previous sweep saw it as an orphan too.
-Any AWS error aborts the sweep and resets rule 5. Every decision is logged
-and counted.
+A task with this hub's id but another hub's install id (two hubs given the same
+hub_id) is never stopped, and is logged as an error. Any error reading ECS or
+the database aborts the sweep and resets rule 5. Every decision is logged and
+counted. Before all this, each sweep retries the StopTasks that failed for
+servers JupyterHub stopped (pending.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 
 from ecsspawner import aws, metrics
 from ecsspawner.holdings import Holdings
-from ecsspawner.identity import TAG_HUB, TAG_SPAWN, tags_of
+from ecsspawner.identity import TAG_HUB, TAG_SPAWN, conflict_message, other_install, tags_of
+from ecsspawner.pending import PendingStops
 from ecsspawner.reader import TaskReader
 from ecsspawner.taskview import age_seconds
 
@@ -33,7 +37,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Decision:
     task_arn: str
-    decision: str  # foreign, held, starting, young, suspect, stopped, would-stop, stop-failed
+    # foreign, other-install, held, starting, young, suspect, stopped, would-stop, stop-failed, stop-retried
+    decision: str
     detail: str = ""
 
 
@@ -51,44 +56,92 @@ class OrphanReaper:
     dry_run: bool = False
     now: Callable[[], datetime] = _utcnow
     log: logging.Logger = field(default=log, repr=False)  # the hub's logger when a spawner builds the reaper
+    install_id: Callable[[], str] = lambda: ""  # this hub's install id (read from its database); "" checks none
+    pending: PendingStops = field(default_factory=PendingStops)  # failed StopTasks, retried first
     _suspects: set[str] = field(default_factory=set)
 
     async def sweep(self) -> list[Decision]:
-        """One pass over the cluster's running tasks; returns what was decided for each."""
+        """One pass over the cluster's running tasks; returns what was decided for each.
+
+        Everything the sweep reads (ListTasks, DescribeTasks, the hub's database) is read inside
+        one error handler: a sweep that cannot read everything stops nothing and forgets every
+        suspect, so "orphaned on two consecutive sweeps" never spans a failed sweep.
+        """
+        retried = await self._retry_pending()
         try:
             arns = await aws.call(self._list_running)
             described = await TaskReader(client=self.client, cluster=self.cluster, log=self.log).describe_now(arns)
+            held = self.holdings()  # read after listing: a task listed above was launched before this
+            install = self.install_id()
         except Exception as exc:
             self._suspects.clear()
             metrics.REAPER_DECISIONS.labels("sweep-failed").inc()
             self.log.warning(
                 "orphan reaper: sweep of %s aborted (%s); nothing stopped", self.cluster, aws.error_code(exc)
             )
-            return []
-        held = self.holdings()  # read after listing: a task listed above was launched before this
-        decisions: list[Decision] = []
+            return retried
+        decisions: list[Decision] = list(retried)
+        done = {d.task_arn for d in retried}
         suspects: set[str] = set()
+        previous, self._suspects = self._suspects, set()  # an error below must not carry suspects over either
         for arn, lookup in described.items():
-            if lookup.task is None:
-                continue  # gone between ListTasks and DescribeTasks
-            decision = self._judge(lookup.task, held)
+            if lookup.task is None or arn in done:
+                continue  # gone between ListTasks and DescribeTasks, or its pending StopTask was just retried
+            decision = self._judge(lookup.task, held, install)
             if decision.decision == "suspect":
                 suspects.add(arn)
-                if arn in self._suspects:
+                if arn in previous:
                     decision = await self._stop(arn, decision.detail)
             decisions.append(decision)
         self._suspects = suspects
-        for d in decisions:
-            metrics.REAPER_DECISIONS.labels(d.decision).inc()
-            level = logging.DEBUG if d.decision == "foreign" else logging.INFO
-            self.log.log(level, "orphan reaper: %s %s (%s)", d.decision, d.task_arn, d.detail)
+        self._record(decisions[len(retried) :])
         return decisions
 
-    def _judge(self, task: dict, held: Holdings) -> Decision:
+    def _record(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            metrics.REAPER_DECISIONS.labels(d.decision).inc()
+            if d.decision == "other-install":
+                metrics.HUB_ID_CONFLICTS.labels("reaper").inc()
+            level = {"foreign": logging.DEBUG, "other-install": logging.ERROR, "stop-failed": logging.ERROR}
+            self.log.log(
+                level.get(d.decision, logging.INFO), "orphan reaper: %s %s (%s)", d.decision, d.task_arn, d.detail
+            )
+
+    async def _retry_pending(self) -> list[Decision]:
+        """StopTask again for every task whose stop failed when JupyterHub stopped its server."""
+        decisions = []
+        for entry in self.pending.entries():
+            try:
+                await aws.with_retries(
+                    self.client.stop_task,
+                    attempts=3,
+                    backoff=0.5,
+                    cluster=entry.cluster,
+                    task=entry.arn,
+                    reason=f"JupyterHub {self.hub_id}: {entry.reason} (retried)"[:255],
+                )
+            except Exception as exc:
+                if not aws.is_task_not_found(exc):
+                    self.pending.add(entry.arn, entry.cluster, entry.reason, aws.error_code(exc))
+                    metrics.STOP_FAILURES.labels("reaper-retry").inc()
+                    detail = f"retry of a failed stop ({entry.reason}) failed again: {aws.error_code(exc)}"
+                    decisions.append(Decision(entry.arn, "stop-failed", f"{detail}; failure {entry.failures}"))
+                    continue
+            self.pending.discard(entry.arn)
+            decisions.append(
+                Decision(entry.arn, "stop-retried", f"{entry.reason}; stopped after {entry.failures} failed")
+            )
+        self._record(decisions)
+        return decisions
+
+    def _judge(self, task: dict, held: Holdings, install: str = "") -> Decision:
         arn = task["taskArn"]
         tags = tags_of(task)
         if tags.get(TAG_HUB) != self.hub_id:
             return Decision(arn, "foreign", f"hub tag {tags.get(TAG_HUB)!r} is not {self.hub_id!r}")
+        theirs = other_install(task, self.hub_id, install)
+        if theirs is not None:
+            return Decision(arn, "other-install", conflict_message(self.hub_id, install, theirs, arn))
         if arn in held.arns:
             return Decision(arn, "held", "a spawner holds this task")
         spawn_id = tags.get(TAG_SPAWN, "")
@@ -116,6 +169,7 @@ class OrphanReaper:
             )
         except Exception as exc:
             if not aws.is_task_not_found(exc):
+                metrics.STOP_FAILURES.labels("reaper").inc()
                 return Decision(arn, "stop-failed", f"{aws.error_code(exc)}; {detail}")
         metrics.ORPHANS_STOPPED.inc()
         return Decision(arn, "stopped", f"orphan seen on two sweeps; {detail}")

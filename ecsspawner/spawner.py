@@ -25,10 +25,19 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, hubstart, metrics, options, reaper, taskview
+from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
-from ecsspawner.identity import TAG_HUB, ServerIdentity, check_hub_id, new_spawn_id, tags_of
+from ecsspawner.identity import (
+    TAG_HUB,
+    ServerIdentity,
+    check_hub_id,
+    conflict_message,
+    new_spawn_id,
+    other_install,
+    tags_of,
+)
+from ecsspawner.pending import pending_stops_for
 from ecsspawner.reader import TaskReader, shared_reader
 from ecsspawner.state import TaskState
 from hubspec import Catalog, load_catalog
@@ -108,11 +117,23 @@ class ECSSpawner(Spawner):
     reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
     reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
     reaper_dry_run = Bool(False, help="Log and count what the reaper would stop, stop nothing.").tag(config=True)
+    token_bootstrap = Bool(
+        True,
+        help="""Send the server a single-use bootstrap code instead of its hub API token.
+
+        RunTask's overrides are readable with ecs:DescribeTasks (and land in CloudTrail and
+        EventBridge). With this on, the token (and any variable holding it) stays out of them;
+        ECSSPAWNER_BOOTSTRAP_CODE goes in, which the image's launcher (ecsspawner/bootstrap_client.py)
+        exchanges once at <JUPYTERHUB_API_URL>/ecsspawner/bootstrap. Needs
+        c.JupyterHub.extra_handlers = ecsspawner.bootstrap.handlers() and the launcher in every image.
+        Off: the token travels in the overrides, as with other ECS spawners.""",
+    ).tag(config=True)
 
     task_arn: str = ""
     task_cluster: str = ""
     spawn_id: str = ""
     launched_at: float = 0.0
+    install_id: str = ""  # this hub's install id (install.py), read at start()
     _run_future: asyncio.Future | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -233,6 +254,8 @@ class ECSSpawner(Spawner):
         self._ended = None
         if self.task_arn:
             self.reader.forget(self.task_arn)
+        if self.spawn_id:
+            bootstrap.CODES.revoke(self.spawn_id)  # an unspent code of an ended spawn fetches nothing
         if self.spawn_id and not self._run_pending():
             in_flight_for(self.hub_id).end(self.spawn_id)
         self.task_arn = self.task_cluster = self.spawn_id = ""
@@ -257,11 +280,12 @@ class ECSSpawner(Spawner):
         self._progress, self._start_done, self._ended = [], False, None  # also without clear_state()
         spawn_id = new_spawn_id()
         self.spawn_id, self.task_cluster, self.task_arn, self.launched_at = spawn_id, self.cluster, "", 0.0
+        self.install_id = self._read_install_id()
         registry = in_flight_for(self.hub_id)
         registry.begin(spawn_id)
         try:
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
-            await self._stop_own_tasks(reason="replaced by a new spawn of the same server")
+            await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
             arn = await self._run_task(choice, spawn_id)
             margin = min(self.start_deadline_margin, self.start_timeout / 4)
             deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
@@ -277,7 +301,19 @@ class ECSSpawner(Spawner):
     async def _run_task(self, choice: options.Choice, spawn_id: str) -> str:
         client = self.reader.client
         container = self.container_name or await self._first_essential(choice.family)
-        env = [{"name": k, "value": str(v)} for k, v in self.get_env().items()]
+        env = {k: str(v) for k, v in self.get_env().items()}
+        if self.token_bootstrap and self.api_token:  # nothing long-lived in what DescribeTasks shows
+            env = bootstrap.split_env(env, self.api_token)
+            ttl = self.start_timeout + self.http_timeout  # the server fetches its token before it answers HTTP
+            env[bootstrap.CODE_ENV] = bootstrap.CODES.issue(self.api_token, spawn_id, ttl)
+        container_overrides = overrides.container_overrides(container, env)
+        if problem := overrides.too_large(container_overrides, env):  # RunTask would refuse it with a raw error
+            raise SpawnException(
+                f"Your server cannot be started on ECS: {problem}. A very long user or server name is the usual "
+                "cause; ask an administrator.",
+                reason="overrides-too-large",
+                status_code=500,
+            )
         network = {
             "subnets": list(self.subnets),
             "securityGroups": list(self.security_groups),
@@ -291,9 +327,9 @@ class ECSSpawner(Spawner):
             count=1,
             clientToken=spawn_id,
             startedBy=self.identity.started_by,
-            tags=self.identity.tags(spawn_id),
+            tags=self.identity.tags(spawn_id, self.install_id),
             networkConfiguration={"awsvpcConfiguration": network},
-            overrides={"containerOverrides": [{"name": container, "environment": env}]},
+            overrides=container_overrides,
         )
         loop = asyncio.get_running_loop()
         run = functools.partial(
@@ -330,7 +366,9 @@ class ECSSpawner(Spawner):
             registry.record(spawn_id, arn)
         elif arn:  # the server was stopped and cleared while RunTask ran: nobody will hold this task
             self.log.warning("%s: RunTask answered %s after the spawn was abandoned; stopping it", self._log_name, arn)
-            stop = asyncio.ensure_future(self._try_stop(arn, "spawn abandoned before RunTask answered"))
+            stop = asyncio.ensure_future(
+                self._try_stop(arn, "spawn abandoned before RunTask answered", caller="abandoned")
+            )
             _background.add(stop)  # keep a reference until it ends (the loop holds only a weak one)
             stop.add_done_callback(_background.discard)
         if self._start_done or self.spawn_id != spawn_id:
@@ -385,7 +423,7 @@ class ECSSpawner(Spawner):
                         self._emit(100, "ready", "Health check passed; server ready")
                         return ip, choice.service.port
                     if health == "UNHEALTHY":
-                        await self._stop_task(arn, "health check failed while starting")
+                        await self._stop_task(arn, "health check failed while starting", caller="start")
                         raise SpawnException(
                             "Your server failed its health check while starting", reason="unhealthy", status_code=500
                         )
@@ -394,7 +432,8 @@ class ECSSpawner(Spawner):
 
     async def _give_up(self, choice: options.Choice, arn: str, task: dict | None, waited: float) -> None:
         """start_timeout is about to run out: stop the task and say what it was waiting for."""
-        await self._try_stop(arn, "not ready before start_timeout")
+        stopped = await self._try_stop(arn, "not ready before start_timeout", caller="start")
+        outcome = "The task was stopped." if stopped else "Stopping the task failed; the hub retries it."
         service = choice.service
         status = (task or {}).get("lastStatus", "not yet described")
         if task is not None and taskview.phase(task) == "running" and service.health_check.prefer_ecs_health:
@@ -404,12 +443,12 @@ class ECSSpawner(Spawner):
                 f"Your {service.name} server did not pass its container health check within {waited:.0f} s "
                 f"(start_timeout {self.start_timeout} s); last health status {health}. "
                 f"The check ({check_summary(service)}) should report HEALTHY by {by.seconds:.0f} s "
-                f"(simulated, {by.profile} profile, server answering from {by.ready_at:g} s). The task was stopped."
+                f"(simulated, {by.profile} profile, server answering from {by.ready_at:g} s). {outcome}"
             )
         else:
             message = (
                 f"Your {service.name} server's task was not ready within {waited:.0f} s "
-                f"(start_timeout {self.start_timeout} s); last task status {status}. The task was stopped."
+                f"(start_timeout {self.start_timeout} s); last task status {status}. {outcome}"
             )
         self.log.warning("%s: %s (%s)", self._log_name, message, arn)
         raise SpawnException(message, reason="start-deadline", status_code=500)
@@ -488,7 +527,7 @@ class ECSSpawner(Spawner):
             self.log.warning(
                 "%s: task %s is UNHEALTHY; ECS does not replace RunTask tasks, stopping it", self._log_name, arn
             )
-            await self._try_stop(arn, "health check failed (UNHEALTHY)")
+            await self._try_stop(arn, "health check failed (UNHEALTHY)", caller="poll-unhealthy")
             return 1
         metrics.POLL_RESULTS.labels("running").inc()
         return None
@@ -505,34 +544,78 @@ class ECSSpawner(Spawner):
         if self.task_arn:
             await self._stop_task(self.task_arn, "stopped by JupyterHub")
         elif self.spawn_id:
-            await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered")
+            await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered", caller="stop")
 
-    async def _stop_task(self, arn: str, reason: str) -> None:
+    async def _stop_task(self, arn: str, reason: str, *, caller: str = "stop") -> None:
+        """StopTask with retries; a failure is counted, logged and left to the reaper's retry list, then raised."""
         client = self.reader.client
+        cluster = self.task_cluster or self.cluster
         try:
             await aws.with_retries(
                 client.stop_task,
                 attempts=self.stop_attempts,
                 backoff=self.retry_backoff,
-                cluster=self.task_cluster or self.cluster,
+                cluster=cluster,
                 task=arn,
                 reason=reason[:255],
             )
         except Exception as exc:
             if not aws.is_task_not_found(exc):
+                self._stop_failed(arn, cluster, reason, caller, exc)
                 raise
             self.log.info("%s: task %s already gone", self._log_name, arn)
         else:
             self.log.info("%s: stopped task %s (%s)", self._log_name, arn, reason)
+        pending_stops_for(self.hub_id).discard(arn)
 
-    async def _try_stop(self, arn: str, reason: str) -> None:
-        """_stop_task for callers that must not raise (poll, callbacks): failures are logged."""
+    def _stop_failed(self, arn: str, cluster: str, reason: str, caller: str, exc: BaseException) -> None:
+        """Count, log and keep a task whose StopTask failed: JupyterHub forgets the server regardless."""
+        entry = pending_stops_for(self.hub_id).add(arn, cluster, reason, aws.error_code(exc))
+        metrics.STOP_FAILURES.labels(caller).inc()
+        if arn == self.task_arn:
+            self._revoke_api_token()  # JupyterHub deletes it only after a stop() that did not raise
+        retry = (
+            "the orphan reaper retries it every sweep"
+            if self.reaper_interval > 0
+            else "the orphan reaper is off (reaper_interval = 0): stop it by hand"
+        )
+        self.log.error(
+            "%s: StopTask of %s (%s) failed: %s: %s; the task may still be running (failure %d); %s",
+            self._log_name,
+            arn,
+            reason,
+            aws.error_code(exc),
+            _aws_message(exc),
+            entry.failures,
+            retry,
+        )
+
+    def _revoke_api_token(self) -> None:
+        """Delete this server's hub API token: a task that may still run must not keep acting for the user."""
+        db = getattr(self.user, "db", None)
+        if db is None or not self.api_token:
+            return
         try:
-            await self._stop_task(arn, reason)
-        except Exception as exc:
-            self.log.warning("%s: stopping task %s failed (%s)", self._log_name, arn, aws.error_code(exc))
+            from jupyterhub import orm
 
-    async def _stop_own_tasks(self, reason: str) -> None:
+            token = orm.APIToken.find(db, self.api_token)
+            if token is not None:
+                db.delete(token)
+                db.commit()
+                self.log.warning("%s: revoked the server's API token (its task may still be running)", self._log_name)
+        except Exception:
+            db.rollback()
+            self.log.exception("%s: could not revoke the server's API token", self._log_name)
+
+    async def _try_stop(self, arn: str, reason: str, *, caller: str) -> bool:
+        """_stop_task for callers that must not raise (poll, callbacks); False if it failed (logged and kept)."""
+        try:
+            await self._stop_task(arn, reason, caller=caller)
+        except Exception:
+            return False
+        return True
+
+    async def _stop_own_tasks(self, reason: str, *, caller: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""
         client, ident = self.reader.client, self.identity
         reply = await aws.with_retries(
@@ -547,13 +630,36 @@ class ECSSpawner(Spawner):
         if not arns:
             return
         found = await self.reader.describe_now(arns)
+        install_id = self.install_id or self._read_install_id()
         for arn, lookup in found.items():
             if (
-                lookup.task is not None
-                and lookup.task.get("startedBy") == ident.started_by
-                and tags_of(lookup.task).get(TAG_HUB) == self.hub_id
+                lookup.task is None
+                or lookup.task.get("startedBy") != ident.started_by
+                or tags_of(lookup.task).get(TAG_HUB) != self.hub_id
             ):
-                await self._stop_task(arn, reason)
+                continue
+            theirs = other_install(lookup.task, self.hub_id, install_id)
+            if theirs is not None:  # a second hub with this hub_id: its server, not ours to stop
+                metrics.HUB_ID_CONFLICTS.labels("start").inc()
+                self.log.error("%s: %s", self._log_name, conflict_message(self.hub_id, install_id, theirs, arn))
+                continue
+            await self._stop_task(arn, reason, caller=caller)
+
+    def _read_install_id(self) -> str:
+        """This hub's install id from its database (install.py); a database error is a SpawnException."""
+        db = getattr(self.user, "db", None)
+        if db is None:
+            return ""
+        try:
+            return install.install_id(db, self.hub_id)
+        except Exception as exc:
+            self.log.exception("%s: cannot read this hub's install id from its database", self._log_name)
+            raise SpawnException(
+                "This hub cannot read its own database; ask an administrator.",
+                reason="database",
+                status_code=500,
+                log_message=f"ECSSpawner: reading the install id failed: {exc}",
+            ) from None
 
     # --- reaper -------------------------------------------------------------
 
@@ -579,6 +685,8 @@ class ECSSpawner(Spawner):
             min_age=self.start_timeout + self.reaper_margin,
             dry_run=self.reaper_dry_run,
             log=self.log,
+            install_id=lambda: install.install_id(db, self.hub_id),
+            pending=pending_stops_for(self.hub_id),
         )
 
 
@@ -591,10 +699,14 @@ def _apply_user_options(spawner: ECSSpawner, user_options: dict) -> None:
     spawner._choice = (dict(user_options or {}), choice)
 
 
+def _aws_message(exc: BaseException) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) if isinstance(exc, ClientError) else str(exc)
+
+
 def _aws_spawn_error(exc: BaseException, context: str = "") -> SpawnException:
     """An AWS refusal as the user sees it: which ECS call, which AWS error code, AWS's message."""
     operation = getattr(exc, "operation_name", "") or "request"
-    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    message = _aws_message(exc)
     text = f"ECS {operation} failed: {aws.error_code(exc)}: {message}".rstrip(": ")
     return SpawnException(f"{context}: {text}" if context else text, reason="aws-error", status_code=500)
 

@@ -10,9 +10,15 @@
 # is Python; JupyterHub passes it `c`. Environment variables are read here only.
 import os
 
+from ecsspawner import bootstrap as ecs_bootstrap
+
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
 c.JupyterHub.spawner_class = "ecs"  # the entry point of `pip install hub-ecs-healthchecks[hub]`
+# Servers get a single-use bootstrap code, not their API token, in RunTask's overrides (which
+# ecs:DescribeTasks shows); they exchange it once at this endpoint with the launcher
+# ecsspawner/bootstrap_client.py, which every server image needs as its entry point.
+c.JupyterHub.extra_handlers = ecs_bootstrap.handlers()
 # Keep users' tasks running across a hub restart. JupyterHub's default (True) stops
 # every server when the hub shuts down: one StopTask per user on every upgrade or
 # restart. With False the restarted hub reads each task ARN from its database and

@@ -8,14 +8,17 @@ constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
 from hubcdk.logs import environment_log_group, retention_days
+from hubcdk.network import HubTaskSecurityGroup, service_ports
 from hubcdk.roles import HubTaskRoles
 from hubcdk.service import HubServiceTaskDefinitions
 
 __all__ = [
     "HubServiceTaskDefinitions",
     "HubTaskRoles",
+    "HubTaskSecurityGroup",
     "annotate_findings",
     "ecs_health_check",
     "environment_log_group",
     "retention_days",
+    "service_ports",
 ]

@@ -37,4 +37,6 @@ def build_stack(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubTas
         prefix=settings.prefix,
         images=settings.images,
         log_retention_days=settings.log_retention_days,
+        vpc_id=settings.network.vpc_id if settings.network else None,
+        hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,12 @@ IMAGES = "images"
 LOG_RETENTION = "log_retention_days"
 SERVICES_DIR = "services_dir"
 SIZES_FILE = "sizes_file"
-KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE)
+VPC_ID = "vpc_id"
+HUB_SECURITY_GROUP_ID = "hub_security_group_id"
+KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE, VPC_ID, HUB_SECURITY_GROUP_ID)
+
+_VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
+_SG_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
 LOG_RETENTION_DAYS = (
@@ -54,12 +60,21 @@ LOG_RETENTION_DAYS = (
 
 
 @dataclass(frozen=True)
+class TaskNetwork:
+    """Where the hub's tasks run: the task security group is made in this VPC and admits this hub group."""
+
+    vpc_id: str
+    hub_security_group_id: str
+
+
+@dataclass(frozen=True)
 class HubSettings:
     prefix: str
     log_retention_days: int
     services_dir: Path
     sizes_file: Path
     images: Mapping[str, str] = field(default_factory=dict)  # service name -> image override
+    network: TaskNetwork | None = None  # None: no task security group (the stack as before)
 
 
 def read_cdk_json_context(cdk_json: Path) -> dict[str, Any]:
@@ -126,11 +141,37 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     images = _images(context.get(IMAGES, {}), bad)
     services_dir = root / str(context.get(SERVICES_DIR, SERVICES_DIRNAME))
     sizes_file = root / str(context.get(SIZES_FILE, SIZES_FILENAME))
+    network = _network(context, bad)
     if errors or retention is None:
         raise InputErrors(errors)
     return HubSettings(
-        prefix=prefix, log_retention_days=retention, services_dir=services_dir, sizes_file=sizes_file, images=images
+        prefix=prefix,
+        log_retention_days=retention,
+        services_dir=services_dir,
+        sizes_file=sizes_file,
+        images=images,
+        network=network,
     )
+
+
+def _network(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> TaskNetwork | None:
+    """Both of vpc_id and hub_security_group_id, or neither (then no task security group)."""
+    vpc, group = context.get(VPC_ID), context.get(HUB_SECURITY_GROUP_ID)
+    if vpc is None and group is None:
+        return None
+    ok = True
+    for key, value, pattern, example in (
+        (VPC_ID, vpc, _VPC_ID, "vpc-0123456789abcdef0"),
+        (HUB_SECURITY_GROUP_ID, group, _SG_ID, "sg-0123456789abcdef0"),
+    ):
+        other = HUB_SECURITY_GROUP_ID if key == VPC_ID else VPC_ID
+        if value is None:
+            bad(key, f"missing; {other} is set, and the task security group needs both")
+            ok = False
+        elif not isinstance(value, str) or not pattern.match(value):
+            bad(key, f"{value!r} is not an id like {example!r}")
+            ok = False
+    return TaskNetwork(vpc_id=str(vpc), hub_security_group_id=str(group)) if ok else None
 
 
 def _int_value(value: Any) -> int | None:

@@ -7,14 +7,21 @@ from collections.abc import Mapping
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, annotate_findings, environment_log_group
+from hubcdk import (
+    HubServiceTaskDefinitions,
+    HubTaskRoles,
+    HubTaskSecurityGroup,
+    annotate_findings,
+    environment_log_group,
+)
 from hubspec.lint import Finding
 from hubspec.model import Catalog
 from hubspec.naming import output_id
 
 
 class HubTaskDefinitionsStack(Stack):
-    """Log group, the two shared roles, one construct per service, one output per family.
+    """Log group, the two shared roles, one construct per service, one output per family; with a VPC id
+    and the hub's security group id, a task security group (and its output).
 
     Environment-agnostic on purpose (no account, no region, no lookups): it
     synthesizes without credentials and deploys to whichever account
@@ -31,6 +38,8 @@ class HubTaskDefinitionsStack(Stack):
         prefix: str,
         images: Mapping[str, str],
         log_retention_days: int,
+        vpc_id: str | None = None,
+        hub_security_group_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix})")
         log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
@@ -58,3 +67,20 @@ class HubTaskDefinitionsStack(Stack):
                     description=f"ECS task definition family of {spec.name} ({size})",
                 )
             self.services[spec.name] = service
+        self.task_security_group: HubTaskSecurityGroup | None = None
+        if vpc_id and hub_security_group_id:  # only with both context keys: otherwise the stack is unchanged
+            self.task_security_group = HubTaskSecurityGroup(
+                self,
+                "TaskSecurityGroup",
+                vpc_id=vpc_id,
+                hub_security_group_id=hub_security_group_id,
+                services=catalog.services,
+                prefix=prefix,
+            )
+            CfnOutput(
+                self,
+                "TaskSecurityGroupId",
+                value=self.task_security_group.group_id,
+                description="Security group for the hub's tasks (c.ECSSpawner.security_groups): "
+                "only the hub's group, only on each service's port",
+            )

@@ -76,6 +76,21 @@ CONTEXT_CASES = {
     "not_key_value": (["prefix"], ["context: 'prefix': expected KEY=VALUE"]),
     "sizes_file_missing": (["sizes_file=nope.yaml"], ["nope.yaml:1: $: cannot read file: No such file or directory"]),
     "services_dir_missing": (["services_dir=nodir"], ["nodir:1: $: services directory does not exist"]),
+    "vpc_without_hub_group": (
+        ["vpc_id=vpc-0123456789abcdef0"],
+        ["context: hub_security_group_id: missing; vpc_id is set, and the task security group needs both"],
+    ),
+    "hub_group_without_vpc": (
+        ["hub_security_group_id=sg-01234567"],
+        ["context: vpc_id: missing; hub_security_group_id is set, and the task security group needs both"],
+    ),
+    "network_ids_malformed": (
+        ["vpc_id=vpc-XYZ", "hub_security_group_id=sg-0123456789abcdef0 "],
+        [
+            "context: vpc_id: 'vpc-XYZ' is not an id like 'vpc-0123456789abcdef0'",
+            "context: hub_security_group_id: 'sg-0123456789abcdef0 ' is not an id like 'sg-0123456789abcdef0'",
+        ],
+    ),
     "several_at_once": (
         ["prefix=a b", "images=[]"],
         [
@@ -159,5 +174,24 @@ def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
             f"{services}:1: $: 204 task definitions (services x sizes), but one stack holds at "
             "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
             "sizes or split the services"
+        ],
+    )
+
+
+def test_the_task_security_groups_output_counts_against_the_200(run_main, tmp_path):
+    """50 services x 4 sizes = 200 family outputs: synthesizes alone, but not with the group's output."""
+    services = tmp_path / "services"
+    services.mkdir()
+    for i in range(50):
+        (services / f"s{i:02d}.yaml").write_text(
+            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
+            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
+        )
+    network = ("vpc_id=vpc-0123456789abcdef0", "hub_security_group_id=sg-0123456789abcdef0")
+    assert run_main(f"services_dir={services}", *network) == (
+        1,
+        [
+            "context: vpc_id: the task security group's output would be the stack's 201st; CloudFormation "
+            "allows 200 outputs: offer at most 199 families with it"
         ],
     )

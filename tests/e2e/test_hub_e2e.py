@@ -480,6 +480,25 @@ def test_spawner_in_a_real_jupyterhub(world):
     wait_for("alice ready", lambda: hub.ready("alice"))
     assert "Received unhandled user_options" not in hub.log()  # defect 5
 
+    # --- issue 9.9: no token in RunTask's overrides; the single-use code there works once, then never
+    (alice_arn,) = ecs.arns_of("alice")
+    (box,) = ecs.task(alice_arn).overrides["containerOverrides"]
+    env = {e["name"]: e["value"] for e in box["environment"]}
+    assert "JUPYTERHUB_API_TOKEN" not in env and "JPY_API_TOKEN" not in env
+    exchange = hub.url("/hub/api/ecsspawner/bootstrap")
+    first = requests.post(exchange, json={"code": env["ECSSPAWNER_BOOTSTRAP_CODE"]}, timeout=10)
+    assert first.status_code == 200, first.text
+    server_token = first.json()["token"]
+    assert not any(server_token in value for value in env.values())
+    whoami = requests.get(hub.url("/hub/api/user"), headers={"Authorization": f"token {server_token}"}, timeout=10)
+    assert whoami.status_code == 200 and whoami.json()["name"] == "alice"
+    for value in env.values():  # nothing the overrides show fetches a token or authenticates any more
+        assert requests.post(exchange, json={"code": value}, timeout=10).status_code == 403
+        assert (
+            requests.get(hub.url("/hub/api/user"), headers={"Authorization": f"token {value}"}, timeout=10).status_code
+            == 403
+        )
+
     # --- named servers
     assert hub.spawn("alice", "work", {"service": "waiide", "size": "small"}).status_code in (201, 202)
     assert hub.spawn("alice", "notes", {"service": "lab", "size": "large"}).status_code in (201, 202)

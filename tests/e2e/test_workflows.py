@@ -87,8 +87,8 @@ class Checkout:
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Checkout:
     root = tmp_path_factory.mktemp("workflows") / "repo"
     shutil.copytree(
-        REPO, root, ignore=NOT_COPIED, symlinks=True
-    )  # copy2: modification times kept, so make sees no change
+        REPO, root, symlinks=True, ignore=NOT_COPIED
+    )  # copy2 keeps mtimes (make sees no change); symlinks as links (the bad examples hold dangling and looping ones)
     for shared in (".venv", "node_modules"):
         (root / shared).symlink_to(REPO / shared)
     copy = Checkout(root)

@@ -26,7 +26,7 @@ from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 from traitlets.config import Config
 
-from ecsspawner import ECSSpawner, reader, reaper
+from ecsspawner import ECSSpawner, pending, reader, reaper
 from ecsspawner import spawner as spawner_module
 from hubspec import load_catalog
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
@@ -127,10 +127,12 @@ def _fresh_hub_globals():
     """Readers, in-flight registries and reaper loops are per process; tests each get new ones."""
     reader.reset_shared()
     spawner_module._in_flight.clear()
+    pending.reset()
     yield
     reaper.stop_periodic()
     reader.reset_shared()
     spawner_module._in_flight.clear()
+    pending.reset()
 
 
 def spawner_config(aws: Aws, client_factory: Any = None, **overrides: Any) -> Config:

@@ -11,7 +11,8 @@ from prometheus_client import REGISTRY
 from tornado import web
 
 from ecsspawner import reader as reader_module
-from ecsspawner.identity import TAG_HUB, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
+from ecsspawner.identity import TAG_HUB, TAG_INSTALL, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
+from ecsspawner.install import install_id
 
 HUB_ID, PREFIX = "hub-a", "test-hub"  # as in conftest.py
 
@@ -57,7 +58,14 @@ def test_launch_uses_family_identity_tags_and_hub_environment(hub, aws):
     assert task.started_by == ident.started_by
     assert len(task.started_by) <= 128
     tags = {t["key"]: t["value"] for t in task.tags}
-    assert tags == {TAG_HUB: HUB_ID, TAG_USER: "bob", TAG_SERVER: "exp", TAG_SPAWN: spawner.spawn_id}
+    assert tags == {
+        TAG_HUB: HUB_ID,
+        TAG_USER: "bob",
+        TAG_SERVER: "exp",
+        TAG_SPAWN: spawner.spawn_id,
+        TAG_INSTALL: install_id(hub.db, HUB_ID),
+    }
+    assert len(spawner.install_id) == 32
     (override,) = task.overrides["containerOverrides"]
     env = {e["name"]: e["value"] for e in override["environment"]}
     assert override["name"] == "notebook"
