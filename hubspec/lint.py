@@ -218,7 +218,7 @@ def _detection_rule(spec: ServiceSpec) -> list[Finding]:
             f"simulated worst-case detection is {_seconds(worst)} ({scenario}, {profile} profile; "
             f"per profile: {per_profile}; Fargate: {span.low:g}–{span.high:g} s), outside the notes' "
             f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)",
-            "lower retries or timeout (a hanging probe costs interval + timeout per retry), "
+            "lower retries or timeout (a hanging probe costs interval + its give-up time per retry), "
             "or acknowledge HC007 with the reason"
             if worst > high
             else "raise retries or interval so a hiccup does not replace the container",

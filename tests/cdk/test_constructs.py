@@ -252,7 +252,7 @@ def test_short_or_unknown_commands_are_refused(command):
     from hubcdk import ecs_health_check
 
     rendered = RenderedHealthCheck(
-        command=command, interval=30, timeout=5, retries=3, start_period=0, port=8888, url=None
+        command=command, interval=30, timeout=5, retries=3, start_period=0, port=8888, url=None, give_up=4
     )
     with pytest.raises(ValueError, match="must start with CMD or CMD-SHELL"):
         ecs_health_check(rendered)

@@ -21,7 +21,7 @@ health_check:
   retries: 5
   start_period: 45
 """
-WARNS = CLEAN.replace("retries: 5", "retries: 8")  # HC007: 250 s worst case
+WARNS = CLEAN.replace("retries: 5", "retries: 8")  # HC007: 240 s worst case
 ERRORS = "startup_seconds:\n  typical: 40\n" + CLEAN  # HC005: 45 < 60
 
 
@@ -112,9 +112,10 @@ def test_report_json_matches_the_simulation(capsys, spec_args):
     assert code == 0
     svc = json.loads(out)["services"][0]
     # I 15 T 10 R 8 S 45 (chat's numbers): see test_timing.TestChat.
-    assert svc["profiles"]["classic"]["unhealthy_hang"] == 250
-    assert svc["profiles"]["start-interval"]["unhealthy_hang"] == 245
-    assert svc["fargate_range"]["unhealthy_hang"] == [245, 250]
+    assert svc["profiles"]["classic"]["unhealthy_hang"] == 240
+    assert svc["profiles"]["start-interval"]["unhealthy_hang"] == 222
+    assert svc["fargate_range"]["unhealthy_hang"] == [222, 240]
+    assert svc["give_up"] == 9
     assert svc["fargate_range"]["earliest_healthy"] == [5, 15]
     assert svc["notes_estimate"] == 165
     assert [f["rule"] for f in svc["findings"]] == ["HC007"]
@@ -126,10 +127,10 @@ def test_report_markdown_row_per_service_and_size(capsys, spec_args):
     rows = [line for line in out.splitlines() if line.startswith("| svc |")]
     assert rows == [
         "| svc | small | 512 / 2048 | 8888 → 8888 | CMD-SHELL `curl -fsS -o /dev/null --max-time 9 "
-        "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 245–250 | "
-        "120 / 200 | 165 | HC007 (warning) |"
+        "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 222–240 | "
+        "120 / 192 | 165 | HC007 (warning) |"
     ]
-    assert "| UNHEALTHY if never ready, probes hang | 250 | 245 | 245–250 | 165 |" in out
+    assert "| UNHEALTHY if never ready, probes hang | 240 | 222 | 222–240 | 165 |" in out
 
 
 def test_timeline_chat_classic(capsys):
@@ -145,13 +146,14 @@ def test_timeline_chat_classic(capsys):
 def test_timeline_failure_after_healthy_gives_range(capsys):
     code, out, _ = run(capsys, "timeline", "lab", "--ready-at", "0", "--fail-at", "100", "--fail-mode", "hangs")
     assert code == 0
-    # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 50 from 120:
-    # the 8th starts at 470, ends 490. Start-interval: 5, 35, 65, 95, then 125 ... 475 ends 495.
+    # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 30 + 19 (the probe
+    # gives up after 19 s) from 120: the 8th starts at 463, ends 482. Start-interval: 5, 35, 65, 95,
+    # then 125 ... 468 ends 487.
     assert (
-        "first UNHEALTHY: classic 490 s; start-interval 495 s (classic 390 s after the failure; "
-        "start-interval 395 s after the failure)" in out
+        "first UNHEALTHY: classic 482 s; start-interval 487 s (classic 382 s after the failure; "
+        "start-interval 387 s after the failure)" in out
     )
-    assert "  Fargate (engine undocumented): 490–495 s" in out
+    assert "  Fargate (engine undocumented): 482–487 s" in out
 
 
 def test_missing_plugin_is_skipped_and_present_plugin_registers(capsys, monkeypatch, tmp_path):
@@ -202,7 +204,28 @@ def test_report_probe_duration(capsys, spec_args):
     assert code == 0 and svc["fargate_range"]["earliest_healthy"] == [7, 17]
     assert svc["profiles"]["classic"]["detect_fast"] == [105, 122]
     code, _, err = run(capsys, "report", "--probe-seconds", "11", *args)
-    assert code == 2 and "a passing probe cannot take 11 s: the timeout is 10 s" in err
+    assert code == 2 and "a passing probe cannot take 11 s: the probe gives up after 9 s" in err
+
+
+@pytest.mark.parametrize("seconds", ["9", "9.5", "20"])
+def test_probe_seconds_validated_the_same_in_timeline_and_report(capsys, spec_args, seconds):
+    """Issue 13 (a, b): curl --max-time 9 fails a 9.5 s answer; timeline and report refuse it alike."""
+    args = spec_args(WARNS)
+    for command in (["report"], ["timeline", "svc"]):
+        code, out, err = run(capsys, *command, "--probe-seconds", seconds, *args)
+        assert code == 2 and out == "", command
+        assert f"a passing probe cannot take {seconds} s: the probe gives up after 9 s (timeout 10 s)" in err
+    code, _, _ = run(capsys, "timeline", "svc", "--probe-seconds", "8.5", *args)
+    assert code == 0
+
+
+def test_timeline_stops_at_unhealthy(capsys, spec_args):
+    """Issue 13 (b): a server that is not ready before UNHEALTHY ends the run there, with its time."""
+    code, out, _ = run(capsys, "timeline", "svc", "--profile", "classic", "--ready-at", "400", *spec_args(WARNS))
+    assert code == 0
+    assert "counted failure 8/8 → UNHEALTHY" in out and "9/8" not in out
+    assert "server answers (probes pass)" not in out  # the run ended at 150 s, before the server came up at 400 s
+    assert out.rstrip().splitlines()[-1] == "first UNHEALTHY: classic 150 s"
 
 
 def test_timeline_flapping(capsys):
