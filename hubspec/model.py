@@ -14,10 +14,15 @@ DEFAULT_ENDPOINT = "/health"
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """A lint warning a service accepts on purpose."""
+    """A lint warning a service accepts on purpose, tied to the numbers it accepts.
+
+    `accepts` is the finding's measured value when the service accepted it ("222-240 s");
+    when the value changes, the acknowledgement is stale (HC102) and the warning is open again.
+    """
 
     rule: str
     reason: str
+    accepts: str = ""
 
 
 def probe_max_time(timeout: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,48 @@ def test_check_warnings_exit_0_unless_strict(capsys, spec_args):
 
 
 def test_check_acknowledged_warning_does_not_fail_strict(capsys, spec_args):
-    text = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n"
+    text = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222-240 s\n"
     code, out, _ = run(capsys, "check", "--strict", *spec_args(text))
     assert code == 0 and "[acknowledged: hangs are rare here]" in out
     assert out.endswith("0 error(s), 0 warning(s), 1 acknowledged\n")
+
+
+def _labels_and_summary(out: str) -> tuple[dict[str, int], dict[str, int]]:
+    labels = {"error": 0, "warning": 0, "acknowledged": 0}
+    for line in out.splitlines()[:-1]:
+        m = re.match(r"^\S+:\d+: \S+: (error|warning|acknowledged) HC\d{3}: ", line)
+        if m:
+            labels[m[1]] += 1
+    summary = out.splitlines()[-1]
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (error|warning|acknowledged)", summary)}
+    counts.setdefault("acknowledged", 0)
+    return labels, counts
+
+
+def test_check_labels_agree_with_the_summary(capsys, spec_args):
+    """Issue 13 (e): an acknowledged finding is labelled "acknowledged", never "warning"."""
+    acked = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222–240 s\n"
+    for text in (acked, WARNS, ERRORS):
+        _, out, _ = run(capsys, "check", *spec_args(text))
+        labels, counts = _labels_and_summary(out)
+        assert labels == counts and sum(labels.values()) > 0, out
+    _, out, _ = run(capsys, "check", *spec_args(acked))
+    assert ": acknowledged HC007: " in out and " warning HC007" not in out
+
+
+def test_acknowledgement_goes_stale_when_its_numbers_change(capsys, spec_args):
+    """Issue 13 (c): interval 15 -> 20 moves HC007 from 222–240 s; the old acknowledgement no longer applies."""
+    ack = "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222-240 s\n"
+    code, out, _ = run(capsys, "check", "--strict", *spec_args(WARNS + ack))
+    assert code == 0 and "HC102" not in out
+    moved = WARNS.replace("interval: 15", "interval: 20") + ack
+    code, out, _ = run(capsys, "check", "--strict", *spec_args(moved))
+    assert code == 1
+    assert ": warning HC007: " in out  # open again
+    stale = next(line for line in out.splitlines() if " HC102: " in line)
+    assert "svc.yaml:12: lint_acknowledge[0].accepts: warning HC102: HC007 now measures 257–261 s" in stale
+    assert "but this acknowledgement accepts '222-240 s'" in stale
+    assert out.endswith("0 error(s), 3 warning(s)\n")  # with HC006: 20 × 8 = 160 s
 
 
 def test_check_lint_error_exits_1(capsys, spec_args):

@@ -210,6 +210,7 @@ ACK_BLOCK = """\
 lint_acknowledge:
   - rule: {rule}
     reason: {reason}
+    accepts: {accepts}
 """
 
 
@@ -218,7 +219,7 @@ def test_acknowledged_warning_is_listed_but_does_not_count(services_dir, sizes_f
         services_dir,
         sizes_file,
         retries=8,
-        extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s"),
+        extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s", accepts="222-240 s"),
     )
     finding = only(lint_service(spec), "HC007")
     assert finding.acknowledged == "hangs are rare; fast failures take 150 s" and not finding.counts
@@ -234,7 +235,7 @@ def test_acknowledgements_that_cannot_apply_are_reported(services_dir, sizes_fil
         sizes_file,
         retries=5,
         start_period=30,
-        extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because"),
+        extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because", accepts="1 s"),
     )
     found = lint_service(spec)
     finding = only(found, meta)
