@@ -447,6 +447,15 @@ def lint_catalog(catalog: Catalog) -> list[Finding]:
     return sorted(f for spec in catalog.services for f in lint_service(spec))
 
 
+def acknowledge_hint(finding: Finding) -> str:
+    """How a service accepts this warning on purpose: the YAML, with the numbers it measures now."""
+    accepts = f", accepts: {finding.measured!r}" if finding.measured else ""
+    return (
+        f"to accept it on purpose, add to {finding.file}: "
+        f"lint_acknowledge: [{{rule: {finding.rule}, reason: <why>{accepts}}}]"
+    )
+
+
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == ERROR]
 
@@ -474,6 +483,7 @@ __all__ = [
     "WARNING",
     "Finding",
     "Rule",
+    "acknowledge_hint",
     "acknowledged",
     "errors",
     "is_this_container",
