@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubspec import lint, report, timing
+from hubspec import lint, report, results, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
@@ -55,17 +55,25 @@ def _positive(text: str) -> float:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    catalog = load(args)
-    findings = lint.lint_catalog(catalog)
-    for warning in catalog.warnings:
-        print(warning)
-    for f in findings:
-        print(f)
-    names = ", ".join(s.name for s in catalog.services)
-    ignored = f"; {len(catalog.warnings)} folder entry(ies) ignored" if catalog.warnings else ""
-    print(f"{len(catalog.services)} service(s) ({names}): {lint.summary(findings)}{ignored}")
-    failed = lint.errors(findings) or (args.strict and (lint.open_warnings(findings) or catalog.warnings))
-    return FAILED if failed else OK
+    try:
+        catalog = load(args)
+    except SpecErrors as exc:
+        result = results.from_spec_errors(exc.errors)
+    else:
+        result = results.build(
+            findings=lint.lint_catalog(catalog),
+            folder_warnings=catalog.warnings,
+            services=[s.name for s in catalog.services],
+        )
+    if args.format == "json":
+        sys.stdout.write(results.to_json(result, strict=args.strict))
+    elif args.format == "github":
+        sys.stdout.write(results.to_github(result))
+    else:
+        out, err = results.to_text(result)
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+    return result.exit_code(strict=args.strict)
 
 
 # ---- report -----------------------------------------------------------------------------------
@@ -230,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _spec_options(check, top=False)
     check.add_argument("--strict", action="store_true", help="also exit 1 on warnings nobody acknowledged")
+    check.add_argument(
+        "--format",
+        choices=results.FORMATS,
+        default="text",
+        help="text (file:line: path: ...), json, or github (workflow annotations on the pull request's lines)",
+    )
     check.set_defaults(func=cmd_check)
 
     rep = sub.add_parser(

@@ -279,3 +279,42 @@ def test_timeline_flapping(capsys):
     )
     assert "counted failure 4/8" not in out
     assert out.endswith("first HEALTHY: classic 15 s\nnever UNHEALTHY within 300 s\n")
+
+
+# ---- check --format ----------------------------------------------------------------------------
+
+
+def test_check_formats_share_one_result_and_exit_code(capsys, spec_args):
+    args = spec_args(ERRORS)
+    code, text, _ = run(capsys, "check", *args)
+    code_json, out, _ = run(capsys, "check", "--format", "json", *args)
+    code_gh, gh, _ = run(capsys, "check", "--format", "github", *args)
+    assert code == code_json == code_gh == 1
+    doc = json.loads(out)
+    assert doc["exit_code"] == 1 and doc["summary"]["errors"] == 1
+    (error,) = [r for r in doc["results"] if r["severity"] == "error"]
+    assert (error["rule"], error["line"], error["path"]) == ("HC005", 10, "health_check.start_period")
+    assert f"{error['file']}:10: health_check.start_period: error HC005: " in text
+    line = next(x for x in gh.splitlines() if x.startswith("::error "))
+    assert line.startswith(f"::error file={error['file']},line=10,title=HC005::health_check.start_period: ")
+    assert gh.splitlines()[-1] == text.splitlines()[-1]  # the same summary
+
+
+def test_check_github_warnings_and_strict(capsys, spec_args):
+    code, gh, _ = run(capsys, "check", "--format", "github", "--strict", *spec_args(WARNS))
+    assert code == 1 and any(x.startswith("::warning file=") and ",title=HC007::" in x for x in gh.splitlines())
+    code, gh, _ = run(capsys, "check", "--format", "github", *spec_args(WARNS))
+    assert code == 0
+
+
+def test_check_json_reports_spec_errors_sorted_without_traceback(capsys, spec_args):
+    bad = CLEAN.replace("retries: 5", "retries: 11").replace("interval: 15", "interval: fifteen")
+    code, out, err = run(capsys, "check", "--format", "json", *spec_args(bad))
+    assert code == 1 and err == ""
+    doc = json.loads(out)
+    assert doc["summary"]["spec_errors"] is True and doc["exit_code"] == 1
+    keys = [(r["file"], r["line"], r["path"]) for r in doc["results"]]
+    assert keys == sorted(keys) and len(keys) == 2 and all(r["rule"] == "spec" for r in doc["results"])
+    code, out, err = run(capsys, "check", *spec_args(bad))  # text: as before, on stderr
+    assert code == 1 and out == "" and err.splitlines()[-1] == "2 spec error(s)"
+    assert run(capsys, "check", "--format", "xml", *spec_args(CLEAN))[0] == 2
