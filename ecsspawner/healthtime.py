@@ -20,7 +20,7 @@ class HealthyBy:
     seconds: float
     profile: str
     ready_at: float  # when the server is assumed to answer: the declared p95 start-up, else start_period
-    ok_seconds: float  # how long a passing probe is assumed to take (rendered probes give up at timeout - 1)
+    ok_seconds: float  # how long a passing probe is assumed to take: just under the probe's give-up time
 
 
 def check_summary(service: ServiceSpec) -> str:
@@ -33,7 +33,8 @@ def worst_time_to_healthy(service: ServiceSpec) -> HealthyBy:
     """Simulated worst case: the server answers at its p95 start-up (or at start_period) and probes are slow."""
     hc = service.health_check
     ready = service.startup_p95 if service.startup_p95 is not None else float(hc.start_period)
-    ok = float(max(0, hc.timeout - 1))
+    # The slowest probe that still passes answers just before the probe gives up (rendered probes: T - 1 s).
+    ok = max(0.0, hc.give_up - 1e-6)
     results = []
     for profile in PROFILES:
         at = time_to_healthy(hc, profile=profile, ready=ready, ok_seconds=ok)

@@ -2,10 +2,13 @@
 
 The app refuses to synthesize while an unacknowledged error exists; adding it
 as an error annotation too means a stack built some other way still fails
-synthesis. Warnings show up in `cdk synth` output. Acknowledged warnings are
-left out: the YAML records the reason, `hubspec check` lists them, and
-as info annotations they would print in every synth with aws-cdk-lib's
-"Acknowledge with ..." hint, which points at a different mechanism.
+synthesis. Warnings show up in `cdk synth` output with the YAML that accepts
+them (`lint_acknowledge` with `rule`, `reason`, `accepts` in the service file).
+They are plain warnings, not aws-cdk-lib's acknowledgeable ones: those end in
+an "[ack: ...]" id and the CLI's "Acknowledge with ..." hint, which point at
+CDK's in-code `Annotations.acknowledge_warning`, not at the YAML this project
+reads. Acknowledged warnings are left out: the YAML records the reason and
+`hubspec check` lists them.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from collections.abc import Iterable
 from aws_cdk import Annotations
 from constructs import IConstruct
 
-from hubspec.lint import Finding
+from hubspec.lint import Finding, acknowledge_hint
 
 
-def annotation_id(finding: Finding) -> str:
-    """Stable per rule, so `Annotations.acknowledge_warning` can name it."""
-    return f"hubspec:lint:{finding.rule}"
+def warning_text(finding: Finding) -> str:
+    """The finding, then how to accept it in the service's YAML."""
+    return f"{finding} — {acknowledge_hint(finding)}"
 
 
 def annotate_findings(scope: IConstruct, findings: Iterable[Finding]) -> None:
@@ -31,4 +34,4 @@ def annotate_findings(scope: IConstruct, findings: Iterable[Finding]) -> None:
         if finding.severity == "error":
             annotations.add_error(str(finding))
         else:
-            annotations.add_warning_v2(annotation_id(finding), str(finding))
+            annotations.add_warning(warning_text(finding))

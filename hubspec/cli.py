@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubspec import lint, report, timing
+from hubspec import lint, report, results, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
@@ -55,17 +55,25 @@ def _positive(text: str) -> float:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    catalog = load(args)
-    findings = lint.lint_catalog(catalog)
-    for warning in catalog.warnings:
-        print(warning)
-    for f in findings:
-        print(f)
-    names = ", ".join(s.name for s in catalog.services)
-    ignored = f"; {len(catalog.warnings)} folder entry(ies) ignored" if catalog.warnings else ""
-    print(f"{len(catalog.services)} service(s) ({names}): {lint.summary(findings)}{ignored}")
-    failed = lint.errors(findings) or (args.strict and (lint.open_warnings(findings) or catalog.warnings))
-    return FAILED if failed else OK
+    try:
+        catalog = load(args)
+    except SpecErrors as exc:
+        result = results.from_spec_errors(exc.errors)
+    else:
+        result = results.build(
+            findings=lint.lint_catalog(catalog),
+            folder_warnings=catalog.warnings,
+            services=[s.name for s in catalog.services],
+        )
+    if args.format == "json":
+        sys.stdout.write(results.to_json(result, strict=args.strict))
+    elif args.format == "github":
+        sys.stdout.write(results.to_github(result))
+    else:
+        out, err = results.to_text(result)
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+    return result.exit_code(strict=args.strict)
 
 
 # ---- report -----------------------------------------------------------------------------------
@@ -87,21 +95,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ---- timeline ---------------------------------------------------------------------------------
 
 
-def _scenario(args: argparse.Namespace, spec: ServiceSpec) -> tuple[timing.Behaviour, str, str | None]:
-    """The behaviour asked for, a sentence describing it, and the status that ends the run."""
+def _scenario(args: argparse.Namespace, spec: ServiceSpec) -> tuple[timing.Behaviour, str, tuple[str, ...]]:
+    """The behaviour asked for, a sentence describing it, and the statuses that end the run.
+
+    UNHEALTHY always ends it: a task started with RunTask is not restarted, and the spawner gives up on it.
+    """
     d = args.probe_seconds
     if args.never_ready:
         return (
             timing.never_ready(args.never_ready),
             f"the server never answers (probes {'hang' if args.never_ready == timing.HANGS else 'fail fast'})",
-            UNHEALTHY,
+            (UNHEALTHY,),
         )
     if args.flap:
         up, down = args.flap
         return (
             timing.flapping(up, down, mode=args.fail_mode, ok_seconds=d),
             f"the server flaps: up {up:g} s, then {args.fail_mode} for {down:g} s, repeating",
-            None,
+            (),
         )
     ready, why = args.ready_at, "--ready-at"
     if ready is None:
@@ -113,13 +124,13 @@ def _scenario(args: argparse.Namespace, spec: ServiceSpec) -> tuple[timing.Behav
         return (
             timing.fails_at(args.fail_at, mode=args.fail_mode, ok_seconds=d, ready=ready),
             f"the server answers from {ready:g} s ({why}) and breaks ({args.fail_mode}) at {args.fail_at:g} s",
-            UNHEALTHY,
+            (UNHEALTHY,),
         )
     return (
         timing.ready_at(ready, ok_seconds=d, before=args.before),
         f"the server answers from {ready:g} s ({why}); before that, probes "
         + ("are refused" if args.before == timing.REFUSED else "hang"),
-        HEALTHY,
+        (HEALTHY, UNHEALTHY),
     )
 
 
@@ -132,6 +143,10 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if args.fail_at is not None and (args.never_ready or args.flap):
         raise UsageError("--fail-at cannot be combined with --never-ready or --flap")
     hc = spec.health_check
+    try:
+        timing.check_probe_seconds(hc, args.probe_seconds)
+    except ValueError as exc:
+        raise UsageError(f"--probe-seconds: {spec.name}: {exc}") from None
     behaviour, described, stop_at = _scenario(args, spec)
     profiles = PROFILES if args.profile == "all" else (args.profile,)
     horizon = (
@@ -141,26 +156,31 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         + max((start for start, _ in behaviour.phases), default=0.0)
     )
     until = args.until if args.until is not None else horizon
-    stop = None if args.until is not None else stop_at
+    stop = () if args.until is not None else stop_at
     print(
         f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
-        f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s"
+        f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s; "
+        f"{hc.give_up_text}"
     )
     print(f"scenario: {described}")
     sims = {}
     for profile in profiles:
         sim = timing.simulate(hc, behaviour, profile=profile, until=until, stop_at=stop)
         sims[profile] = sim
-        shown_until = sim.probes[-1].end if stop and sim.probes and sim.probes[-1].status == stop else until
+        shown_until = sim.probes[-1].end if sim.probes and sim.probes[-1].status in stop else until
         print()
         print(f"== {profile} profile: {PROFILE_HELP[profile]}")
         for line in report.timeline_lines(spec, sim, behaviour, until=shown_until):
             print(line)
     print()
-    for status in (stop,) if stop else (HEALTHY, UNHEALTHY):
+    reached_any = any(sim.first(s) is not None for sim in sims.values() for s in stop)
+    for status in stop or (HEALTHY, UNHEALTHY):
         firsts = {p: sim.first(status) for p, sim in sims.items()}
         if all(v is None for v in firsts.values()):
-            print(f"never {status.upper()} within {until:g} s")
+            if not stop or (status == stop[0] and not reached_any):
+                print(f"never {status.upper()} within {until:g} s")
+            elif status == stop[0]:
+                print(f"never {status.upper()}: the run stops at UNHEALTHY (ECS does not restart a RunTask task)")
             continue
         parts = [f"{p} {'not reached' if v is None else f'{v:g} s'}" for p, v in firsts.items()]
         line = f"first {status.upper()}: " + "; ".join(parts)
@@ -218,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _spec_options(check, top=False)
     check.add_argument("--strict", action="store_true", help="also exit 1 on warnings nobody acknowledged")
+    check.add_argument(
+        "--format",
+        choices=results.FORMATS,
+        default="text",
+        help="text (file:line: path: ...), json, or github (workflow annotations on the pull request's lines)",
+    )
     check.set_defaults(func=cmd_check)
 
     rep = sub.add_parser(

@@ -49,9 +49,15 @@ class Finding:
     hint: str = ""
     acknowledged: str | None = None  # the service's reason, when it accepts this warning
     service: str = ""
+    measured: str = ""  # the numbers an acknowledgement must quote in `accepts` ("222–240 s")
+
+    @property
+    def label(self) -> str:
+        """ "error", "warning", or "acknowledged" (a warning the service accepts: it does not count)."""
+        return "acknowledged" if self.severity == WARNING and self.acknowledged else self.severity
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}: {self.path}: {self.severity} {self.rule}: {self.message}"
+        text = f"{self.file}:{self.line}: {self.path}: {self.label} {self.rule}: {self.message}"
         if self.hint:
             text += f" (fix: {self.hint})"
         if self.acknowledged:
@@ -89,8 +95,11 @@ RULES: dict[str, Rule] = {
 }
 
 
-def _finding(spec: ServiceSpec, rule: str, path: tuple[str | int, ...], message: str, hint: str = "") -> Finding:
+def _finding(
+    spec: ServiceSpec, rule: str, path: tuple[str | int, ...], message: str, hint: str = "", measured: str = ""
+) -> Finding:
     return Finding(
+        measured=measured,
         file=spec.source.file,
         line=spec.source.line_of(*path),
         path=format_path(path),
@@ -118,6 +127,7 @@ def _timeout_rules(spec: ServiceSpec) -> list[Finding]:
                 where,
                 f"timeout equals interval ({hc.interval} s); the notes ask for timeout < interval",
                 f"lower timeout to {max(2, hc.interval - 5)} or raise interval",
+                measured=_seconds(hc.timeout),
             )
         )
     if spec.efs_backed and hc.timeout < EFS_MIN_TIMEOUT:
@@ -128,6 +138,7 @@ def _timeout_rules(spec: ServiceSpec) -> list[Finding]:
                 where,
                 f"timeout {hc.timeout} s on an EFS-backed service; first reads from EFS can be slow",
                 "use 10–30 s, as the notes advise for EFS-backed services",
+                measured=_seconds(hc.timeout),
             )
         )
     return out
@@ -145,6 +156,7 @@ def _retries_rule(spec: ServiceSpec) -> list[Finding]:
             f"retries {hc.retries} is risky: {hc.retries} failed probes in a row mark the container "
             "UNHEALTHY, so a short hiccup replaces it",
             "use 5–8; 10 is the ECS maximum, so the notes' 'Many (10+)' is not possible",
+            measured=f"{hc.retries} retries",
         )
     ]
 
@@ -182,6 +194,7 @@ def _retry_window_rule(spec: ServiceSpec) -> list[Finding]:
             f"retry window interval × retries = {hc.interval} × {hc.retries} = {window} s is outside the "
             f"notes' {low}–{high} s",
             _retry_window_hint(hc.interval, hc.retries, hc.timeout),
+            measured=_seconds(window),
         )
     ]
 
@@ -218,10 +231,11 @@ def _detection_rule(spec: ServiceSpec) -> list[Finding]:
             f"simulated worst-case detection is {_seconds(worst)} ({scenario}, {profile} profile; "
             f"per profile: {per_profile}; Fargate: {span.low:g}–{span.high:g} s), outside the notes' "
             f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)",
-            "lower retries or timeout (a hanging probe costs interval + timeout per retry), "
+            "lower retries or timeout (a hanging probe costs interval + its give-up time per retry), "
             "or acknowledge HC007 with the reason"
             if worst > high
             else "raise retries or interval so a hiccup does not replace the container",
+            measured=_seconds(span.low) if span.low == span.high else f"{span.low:g}–{span.high:g} s",
         )
     ]
 
@@ -300,6 +314,7 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
                     f"runs curl without --max-time; a hung server is killed only by the "
                     f"{hc.timeout} s ECS timeout, without curl's own message",
                     f"add --max-time {max(1, hc.timeout - 1)}",
+                    measured="no --max-time",
                 )
             )
         elif cap >= hc.timeout:
@@ -310,6 +325,7 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
                     where,
                     f"curl --max-time {cap:g} is not shorter than the health-check timeout {hc.timeout} s",
                     f"use --max-time {max(1, hc.timeout - 1)}",
+                    measured=f"--max-time {cap:g}",
                 )
             )
     allowed = {spec.port} | ({hc.health_check_port} if hc.health_check_port else set())
@@ -344,10 +360,21 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
     return out
 
 
+def same_numbers(accepts: str, measured: str) -> bool:
+    """`accepts` quotes `measured`, whatever the dash, spacing or letter case ("222-240 s" = "222–240 s")."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"\s+", "", text.replace("–", "-").replace("—", "-")).lower()
+
+    return norm(accepts) == norm(measured)
+
+
 def _acknowledge(spec: ServiceSpec, findings: list[Finding]) -> list[Finding]:
-    """Mark acknowledged warnings; report acknowledgements that cannot apply."""
-    fired = {f.rule for f in findings}
-    reasons: dict[str, str] = {}
+    """Mark acknowledged warnings; report acknowledgements that cannot apply or whose numbers changed."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    reasons: dict[Finding, str] = {}
     meta: list[Finding] = []
     for i, ack in enumerate(spec.acknowledged):
         where = ("lint_acknowledge", i, "rule")
@@ -372,7 +399,7 @@ def _acknowledge(spec: ServiceSpec, findings: list[Finding]) -> list[Finding]:
                     "fix the spec and remove this acknowledgement",
                 )
             )
-        elif ack.rule not in fired:
+        elif ack.rule not in by_rule:
             meta.append(
                 _finding(
                     spec,
@@ -383,10 +410,22 @@ def _acknowledge(spec: ServiceSpec, findings: list[Finding]) -> list[Finding]:
                 )
             )
         else:
-            reasons.setdefault(ack.rule, ack.reason)
-    marked = [
-        replace(f, acknowledged=reasons[f.rule]) if f.severity == WARNING and f.rule in reasons else f for f in findings
-    ]
+            matching = [f for f in by_rule[ack.rule] if same_numbers(ack.accepts, f.measured)]
+            if not matching:
+                now = " / ".join(dict.fromkeys(f.measured for f in by_rule[ack.rule]))
+                meta.append(
+                    _finding(
+                        spec,
+                        "HC102",
+                        ("lint_acknowledge", i, "accepts"),
+                        f"{ack.rule} now measures {now}, but this acknowledgement accepts {ack.accepts!r}; "
+                        "the numbers changed since the reason was written",
+                        f"check the reason still holds, then set accepts: {now!r} (or fix the spec)",
+                    )
+                )
+            for f in matching:
+                reasons.setdefault(f, ack.reason)
+    marked = [replace(f, acknowledged=reasons[f]) if f.severity == WARNING and f in reasons else f for f in findings]
     return marked + meta
 
 
@@ -408,8 +447,22 @@ def lint_catalog(catalog: Catalog) -> list[Finding]:
     return sorted(f for spec in catalog.services for f in lint_service(spec))
 
 
+def acknowledge_hint(finding: Finding) -> str:
+    """How a service accepts this warning on purpose: the YAML, with the numbers it measures now."""
+    accepts = f", accepts: {finding.measured!r}" if finding.measured else ""
+    return (
+        f"to accept it on purpose, add to {finding.file}: "
+        f"lint_acknowledge: [{{rule: {finding.rule}, reason: <why>{accepts}}}]"
+    )
+
+
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == ERROR]
+
+
+def acknowledged(findings: list[Finding]) -> list[Finding]:
+    """Warnings the service accepts (they do not count), labelled "acknowledged"."""
+    return [f for f in findings if f.label == "acknowledged"]
 
 
 def open_warnings(findings: list[Finding]) -> list[Finding]:
@@ -418,7 +471,7 @@ def open_warnings(findings: list[Finding]) -> list[Finding]:
 
 
 def summary(findings: list[Finding]) -> str:
-    acked = sum(1 for f in findings if f.acknowledged)
+    acked = len(acknowledged(findings))
     return f"{len(errors(findings))} error(s), {len(open_warnings(findings))} warning(s)" + (
         f", {acked} acknowledged" if acked else ""
     )
@@ -430,6 +483,8 @@ __all__ = [
     "WARNING",
     "Finding",
     "Rule",
+    "acknowledge_hint",
+    "acknowledged",
     "errors",
     "is_this_container",
     "lint_catalog",
@@ -437,5 +492,6 @@ __all__ = [
     "open_warnings",
     "probe_ports",
     "probe_targets",
+    "same_numbers",
     "summary",
 ]

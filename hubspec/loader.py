@@ -230,7 +230,9 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
         efs_backed=data.get("efs_backed", False),
         startup_typical=startup.get("typical"),
         startup_p95=startup.get("p95"),
-        acknowledged=tuple(Acknowledgement(a["rule"], a["reason"]) for a in data.get("lint_acknowledge", [])),
+        acknowledged=tuple(
+            Acknowledgement(a["rule"], a["reason"], a["accepts"]) for a in data.get("lint_acknowledge", [])
+        ),
         health_check=HealthCheckSpec(
             interval=int(hc["interval"]),
             timeout=int(hc["timeout"]),

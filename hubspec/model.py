@@ -4,6 +4,7 @@ check built in code is held to the same ECS limits: see HealthCheckSpec.__post_i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hubspec.schema import timing_problems
 
@@ -13,10 +14,20 @@ DEFAULT_ENDPOINT = "/health"
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """A lint warning a service accepts on purpose."""
+    """A lint warning a service accepts on purpose, tied to the numbers it accepts.
+
+    `accepts` is the finding's measured value when the service accepted it ("222-240 s");
+    when the value changes, the acknowledgement is stale (HC102) and the warning is open again.
+    """
 
     rule: str
     reason: str
+    accepts: str = ""
+
+
+def probe_max_time(timeout: int) -> int:
+    """A rendered probe gives up one second before ECS would kill it, so it fails with its own message."""
+    return max(1, timeout - 1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,34 @@ class HealthCheckSpec:
             problems += [("custom_health_command", p) for p in command_problems(self.custom_health_command)]
         if problems:
             raise ValueError("; ".join(f"health_check.{field}: {message}" for field, message in problems))
+
+    @cached_property
+    def give_up(self) -> float:
+        """Seconds after which the probe itself stops waiting and fails (a hang or a slow answer).
+
+        A rendered probe gives up at `probe_max_time(timeout)` (curl `--max-time`, wget `-T`,
+        urllib's timeout). A custom command that is one curl transfer with a `--max-time` below
+        the timeout gives up then; any other custom command runs until ECS kills it at the timeout.
+        """
+        if self.custom_health_command is None:
+            return float(probe_max_time(self.timeout))
+        from hubspec.commands import curl_calls
+
+        calls = curl_calls(self.custom_health_command) or []
+        if len(calls) == 1 and calls[0].max_time is not None and 0 < calls[0].max_time < self.timeout:
+            return float(calls[0].max_time)
+        return float(self.timeout)
+
+    @property
+    def give_up_text(self) -> str:
+        """Where the give-up time comes from, for messages."""
+        if self.custom_health_command is None:
+            return (
+                f"the rendered probe gives up after {self.give_up:g} s, one second before the {self.timeout} s timeout"
+            )
+        if self.give_up < self.timeout:
+            return f"the custom command's curl --max-time {self.give_up:g} gives up before the {self.timeout} s timeout"
+        return f"the custom command runs until ECS kills it at the {self.timeout} s timeout"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubspec.model import ServiceSpec
+from hubspec.model import ServiceSpec, probe_max_time
+
+__all__ = ["LOOPBACK", "PREFIX_VAR", "RenderedHealthCheck", "probe_max_time", "probe_url", "render_health_check"]
 
 LOOPBACK = "127.0.0.1"
 PREFIX_VAR = "JUPYTERHUB_SERVICE_PREFIX"
@@ -26,6 +28,7 @@ class RenderedHealthCheck:
     start_period: int
     port: int
     url: str | None
+    give_up: float  # when the probe itself stops waiting (see HealthCheckSpec.give_up)
 
     def to_ecs(self) -> dict[str, object]:
         return {
@@ -35,11 +38,6 @@ class RenderedHealthCheck:
             "retries": self.retries,
             "startPeriod": self.start_period,
         }
-
-
-def probe_max_time(timeout: int) -> int:
-    """The probe gives up one second before ECS would kill it, so it fails with its own message."""
-    return max(1, timeout - 1)
 
 
 def probe_url(spec: ServiceSpec, *, shell: bool) -> str:
@@ -106,4 +104,5 @@ def render_health_check(spec: ServiceSpec) -> RenderedHealthCheck:
         start_period=hc.start_period,
         port=spec.probe_port,
         url=url,
+        give_up=hc.give_up,
     )

@@ -77,6 +77,7 @@ def to_json(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str:
                 "timeout": hc.timeout,
                 "retries": hc.retries,
                 "start_period": hc.start_period,
+                "give_up": hc.give_up,
                 "declared_startup": None if r.startup is None else {"kind": r.startup[0], "seconds": r.startup[1]},
                 "sizes": [{"name": s.name, "cpu": s.cpu, "memory": s.memory} for s in r.sizes],
                 "profiles": {p: asdict(v) for p, v in t.by_profile.items()},
@@ -98,7 +99,7 @@ def to_json(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str:
         "assumptions": {
             "passing_probe_seconds": ok_seconds,
             "refused_probe_seconds": 0.0,
-            "hanging_probe_seconds": "timeout",
+            "hanging_probe_seconds": "give_up",
             "start_interval_seconds": DOCKER_START_INTERVAL,
         },
         "services": services,
@@ -214,7 +215,8 @@ def _detail(r: ServiceReport) -> list[str]:
         "",
         f"- port {spec.port}, probe port {r.rendered.port}; sizes: {sizes} (the health check is the same for every size)",
         f"- probe ({hc.probe if not hc.custom_health_command else 'custom command'}): {_command(r.rendered)}",
-        f"- interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, start_period {hc.start_period} s"
+        f"- interval {hc.interval} s, timeout {hc.timeout} s (the probe gives up after {_s(hc.give_up)} s), "
+        f"retries {hc.retries}, start_period {hc.start_period} s"
         + (f"; declared {r.startup[0]} start-up {_s(r.startup[1])} s" if r.startup else "; no declared start-up time"),
         "",
         *rows,
@@ -253,7 +255,8 @@ def to_markdown(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str
         "- **Fargate** runs its own, undocumented agent: expect a value in the range over the profiles above.",
         "",
         f"Assumptions: a passing probe takes {_s(ok_seconds)} s, a refused probe 0 s, a hanging probe runs until "
-        'the timeout. "Worst" failure detection: the server breaks just after a probe began; "best": just before '
+        "the probe gives up (a rendered probe one second before the timeout: curl `--max-time T-1`; a custom "
+        'command at its curl `--max-time`, else at the timeout). "Worst" failure detection: the server breaks just after a probe began; "best": just before '
         "one. The design notes' `S + I×R` is shown for comparison only: it is neither bound.",
         "",
         "## Summary (Fargate ranges over profiles, seconds)",
@@ -292,7 +295,7 @@ def timeline_lines(spec: ServiceSpec, sim: Simulation, behaviour: Behaviour, *, 
         if p.passed:
             result = "passed" + (f" in {_s(took)} s" if took else "")
         elif p.timed_out:
-            result = f"timed out after {_s(took)} s (failure)"
+            result = f"gave up after {_s(took)} s (failure)"
         else:
             result = "failed (refused)" + (f" in {_s(took)} s" if took else "")
         if p.passed:

@@ -36,11 +36,13 @@ __all__ = [
     "START_INTERVAL",
     "UP",
     "Behaviour",
+    "CheckTiming",
     "ProbeRun",
     "ProfileTimings",
     "Simulation",
     "Span",
     "Timings",
+    "check_probe_seconds",
     "detection_after_healthy",
     "fails_at",
     "flapping",
@@ -61,7 +63,7 @@ _JUST_AFTER = 1e-6
 
 
 class CheckTiming(Protocol):
-    """The four ECS numbers; HealthCheckSpec and RenderedHealthCheck both fit."""
+    """The four ECS numbers and the probe's own give-up time; HealthCheckSpec and RenderedHealthCheck both fit."""
 
     @property
     def interval(self) -> int: ...
@@ -71,6 +73,8 @@ class CheckTiming(Protocol):
     def retries(self) -> int: ...
     @property
     def start_period(self) -> int: ...
+    @property
+    def give_up(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,10 @@ class Behaviour:
     """What a probe meets, decided by the moment it starts.
 
     `phases` are `(from_second, mode)` pairs in time order; with `period` they
-    repeat (flapping). `ok_seconds` is d, how long a passing probe runs (<= the
-    timeout, else it times out); `fail_seconds` how long a fast failure (refused)
-    runs. A hanging probe always runs until the timeout and fails.
+    repeat (flapping). `ok_seconds` is d, how long the server takes to answer; the
+    probe passes only if d is below its give-up time (curl `--max-time T-1` for
+    rendered probes), else it gives up then and fails. `fail_seconds` is how long a
+    fast failure (refused) runs. A hanging probe always runs until it gives up.
     """
 
     phases: tuple[tuple[float, str], ...]
@@ -105,12 +110,12 @@ class Behaviour:
                 mode = phase_mode
         return mode
 
-    def outcome(self, start: float, timeout: float) -> tuple[bool, float, bool]:
-        """(passed, duration, timed_out) of a probe starting at `start`."""
+    def outcome(self, start: float, give_up: float) -> tuple[bool, float, bool]:
+        """(passed, duration, gave_up) of a probe starting at `start` that gives up after `give_up` s."""
         mode = self.mode_at(start)
         wanted = self.ok_seconds if mode == UP else self.fail_seconds if mode == REFUSED else math.inf
-        if wanted > timeout:
-            return False, float(timeout), True
+        if wanted >= give_up:
+            return False, float(give_up), True
         return mode == UP, wanted, False
 
 
@@ -149,7 +154,7 @@ class ProbeRun:
     start: float
     end: float
     passed: bool
-    timed_out: bool
+    timed_out: bool  # the probe gave up (its own limit, or ECS's timeout)
     counted: bool  # a failure that counted towards retries
     streak: int  # failing streak after this probe
     status: str  # status after this probe
@@ -172,10 +177,11 @@ def simulate(
     *,
     profile: str,
     until: float,
-    stop_at: str | None = None,
+    stop_at: str | Iterable[str] | None = None,
     start_interval: float = DOCKER_START_INTERVAL,
 ) -> Simulation:
-    """Run probes one after the other (they never overlap) until `until` or status `stop_at`."""
+    """Run probes one after the other (they never overlap) until `until` or a status in `stop_at`."""
+    stops = frozenset() if stop_at is None else frozenset((stop_at,) if isinstance(stop_at, str) else stop_at)
     state = HealthState(retries=check.retries, start_period=check.start_period)
     probes: list[ProbeRun] = []
     prev_end: float | None = None
@@ -190,14 +196,14 @@ def simulate(
         )
         if start > until:
             break
-        passed, duration, timed_out = behaviour.outcome(start, check.timeout)
+        passed, duration, timed_out = behaviour.outcome(start, check.give_up)
         end = start + duration
         counted = state.record(start, end, passed)
         probes.append(
             ProbeRun(len(probes) + 1, start, end, passed, timed_out, counted, state.failing_streak, state.status)
         )
         prev_end = end
-        if stop_at is not None and state.status == stop_at:
+        if state.status in stops:
             break
     return Simulation(profile, tuple(probes), tuple(state.changes))
 
@@ -260,6 +266,16 @@ def detection_after_healthy(
     return best, worst
 
 
+def check_probe_seconds(check: CheckTiming, ok_seconds: float) -> None:
+    """The one rule for `--probe-seconds` (timeline and report): a passing probe ends before it gives up."""
+    if not 0 <= ok_seconds < check.give_up:
+        raise ValueError(
+            f"a passing probe cannot take {ok_seconds:g} s: the probe gives up after {check.give_up:g} s "
+            f"(timeout {check.timeout} s), so every probe would fail; expected 0 <= seconds < {check.give_up:g} "
+            "(a server that never answers in time: --never-ready hangs)"
+        )
+
+
 def notes_estimate(check: CheckTiming) -> int:
     """The notes' 'Total detection time = start_period + (interval × retries)'."""
     return check.start_period + check.interval * check.retries
@@ -305,8 +321,7 @@ class ProfileTimings:
 def profile_timings(
     check: CheckTiming, *, profile: str, ok_seconds: float = 0.0, startup: float | None = None
 ) -> ProfileTimings:
-    if ok_seconds > check.timeout:
-        raise ValueError(f"a passing probe cannot take {ok_seconds:g} s: the timeout is {check.timeout} s")
+    check_probe_seconds(check, ok_seconds)
     earliest = time_to_healthy(check, profile=profile, ok_seconds=ok_seconds)
     assert earliest is not None  # a server that answers from t = 0 always turns HEALTHY
     return ProfileTimings(

@@ -207,6 +207,16 @@ def test_lint_warnings_become_warning_annotations_on_the_service(edge_app):
     assert len(annotations.find_warning("*", Match.any_value())) == len(open_warnings)
 
 
+def test_lint_warnings_name_the_yaml_acknowledgement_not_cdks(edge_app):
+    """Issue 13 (d): no aws-cdk-lib ack id (the CLI's "Acknowledge with ..."), but lint_acknowledge with accepts."""
+    from aws_cdk.assertions import Match
+
+    warnings = edge_app["edge_annotations"].find_warning("*", Match.any_value())
+    texts = [str(w.entry.data) for w in warnings]
+    assert texts and all("lint_acknowledge: [{rule: HC" in t and "accepts: '" in t for t in texts), texts
+    assert not any("[ack:" in t or "Acknowledge with" in t for t in texts)
+
+
 def test_acknowledged_warning_is_not_annotated(edge_app):
     from aws_cdk.assertions import Match
 
@@ -252,12 +262,14 @@ def test_short_or_unknown_commands_are_refused(command):
     from hubcdk import ecs_health_check
 
     rendered = RenderedHealthCheck(
-        command=command, interval=30, timeout=5, retries=3, start_period=0, port=8888, url=None
+        command=command, interval=30, timeout=5, retries=3, start_period=0, port=8888, url=None, give_up=4
     )
     with pytest.raises(ValueError, match="must start with CMD or CMD-SHELL"):
         ecs_health_check(rendered)
 
 
 def _annotation(finding: Finding) -> str:
-    """The annotation text: the finding, then the id aws-cdk-lib appends to v2 annotations."""
-    return "^" + re.escape(f"{finding} [ack: hubspec:lint:{finding.rule}]") + "$"
+    """The annotation text: the finding, then the YAML way to accept it (no aws-cdk-lib ack id)."""
+    accepts = f", accepts: {finding.measured!r}" if finding.measured else ""
+    hint = f"to accept it on purpose, add to {finding.file}: lint_acknowledge: [{{rule: {finding.rule}, reason: <why>{accepts}}}]"
+    return "^" + re.escape(f"{finding} — {hint}") + "$"

@@ -174,7 +174,14 @@ def test_ready_at_a_time_success_counts_at_once_inside_start_period(tmp_path, se
 
 def test_probe_past_timeout_is_killed_and_counts(probe_path):
     check = RenderedHealthCheck(
-        command=("CMD-SHELL", "sleep 30"), interval=5, timeout=0.3, retries=1, start_period=0, port=0, url=None
+        command=("CMD-SHELL", "sleep 30"),
+        interval=5,
+        timeout=0.3,
+        retries=1,
+        start_period=0,
+        port=0,
+        url=None,
+        give_up=0.3,
     )
     result = watch(check, env=probe_env(None, path=probe_path), speed=SPEED)
     (record,) = result.records

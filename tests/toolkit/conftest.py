@@ -14,7 +14,7 @@ SIZES = FIXTURE_SIZES
 
 def _make_spec(
     *,
-    acks: tuple[tuple[str, str], ...] = (),
+    acks: tuple[tuple[str, str, str], ...] = (),  # (rule, reason, accepts)
     lines: dict | None = None,
     file: str = "svc.yaml",
     service: dict | None = None,
@@ -29,7 +29,7 @@ def _make_spec(
         health_check=HealthCheckSpec(**check),
         sizes=("small",),
         default_size="small",
-        acknowledged=tuple(Acknowledgement(r, why) for r, why in acks),
+        acknowledged=tuple(Acknowledgement(*ack) for ack in acks),
         source=Source(file, lines or {}),
         **(service or {}),
     )

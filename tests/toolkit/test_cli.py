@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ health_check:
   retries: 5
   start_period: 45
 """
-WARNS = CLEAN.replace("retries: 5", "retries: 8")  # HC007: 250 s worst case
+WARNS = CLEAN.replace("retries: 5", "retries: 8")  # HC007: 240 s worst case
 ERRORS = "startup_seconds:\n  typical: 40\n" + CLEAN  # HC005: 45 < 60
 
 
@@ -53,10 +54,48 @@ def test_check_warnings_exit_0_unless_strict(capsys, spec_args):
 
 
 def test_check_acknowledged_warning_does_not_fail_strict(capsys, spec_args):
-    text = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n"
+    text = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222-240 s\n"
     code, out, _ = run(capsys, "check", "--strict", *spec_args(text))
     assert code == 0 and "[acknowledged: hangs are rare here]" in out
     assert out.endswith("0 error(s), 0 warning(s), 1 acknowledged\n")
+
+
+def _labels_and_summary(out: str) -> tuple[dict[str, int], dict[str, int]]:
+    labels = {"error": 0, "warning": 0, "acknowledged": 0}
+    for line in out.splitlines()[:-1]:
+        m = re.match(r"^\S+:\d+: \S+: (error|warning|acknowledged) HC\d{3}: ", line)
+        if m:
+            labels[m[1]] += 1
+    summary = out.splitlines()[-1]
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (error|warning|acknowledged)", summary)}
+    counts.setdefault("acknowledged", 0)
+    return labels, counts
+
+
+def test_check_labels_agree_with_the_summary(capsys, spec_args):
+    """Issue 13 (e): an acknowledged finding is labelled "acknowledged", never "warning"."""
+    acked = WARNS + "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222–240 s\n"
+    for text in (acked, WARNS, ERRORS):
+        _, out, _ = run(capsys, "check", *spec_args(text))
+        labels, counts = _labels_and_summary(out)
+        assert labels == counts and sum(labels.values()) > 0, out
+    _, out, _ = run(capsys, "check", *spec_args(acked))
+    assert ": acknowledged HC007: " in out and " warning HC007" not in out
+
+
+def test_acknowledgement_goes_stale_when_its_numbers_change(capsys, spec_args):
+    """Issue 13 (c): interval 15 -> 20 moves HC007 from 222–240 s; the old acknowledgement no longer applies."""
+    ack = "lint_acknowledge:\n  - rule: HC007\n    reason: hangs are rare here\n    accepts: 222-240 s\n"
+    code, out, _ = run(capsys, "check", "--strict", *spec_args(WARNS + ack))
+    assert code == 0 and "HC102" not in out
+    moved = WARNS.replace("interval: 15", "interval: 20") + ack
+    code, out, _ = run(capsys, "check", "--strict", *spec_args(moved))
+    assert code == 1
+    assert ": warning HC007: " in out  # open again
+    stale = next(line for line in out.splitlines() if " HC102: " in line)
+    assert "svc.yaml:12: lint_acknowledge[0].accepts: warning HC102: HC007 now measures 257–261 s" in stale
+    assert "but this acknowledgement accepts '222-240 s'" in stale
+    assert out.endswith("0 error(s), 3 warning(s)\n")  # with HC006: 20 × 8 = 160 s
 
 
 def test_check_lint_error_exits_1(capsys, spec_args):
@@ -112,9 +151,10 @@ def test_report_json_matches_the_simulation(capsys, spec_args):
     assert code == 0
     svc = json.loads(out)["services"][0]
     # I 15 T 10 R 8 S 45 (chat's numbers): see test_timing.TestChat.
-    assert svc["profiles"]["classic"]["unhealthy_hang"] == 250
-    assert svc["profiles"]["start-interval"]["unhealthy_hang"] == 245
-    assert svc["fargate_range"]["unhealthy_hang"] == [245, 250]
+    assert svc["profiles"]["classic"]["unhealthy_hang"] == 240
+    assert svc["profiles"]["start-interval"]["unhealthy_hang"] == 222
+    assert svc["fargate_range"]["unhealthy_hang"] == [222, 240]
+    assert svc["give_up"] == 9
     assert svc["fargate_range"]["earliest_healthy"] == [5, 15]
     assert svc["notes_estimate"] == 165
     assert [f["rule"] for f in svc["findings"]] == ["HC007"]
@@ -126,10 +166,10 @@ def test_report_markdown_row_per_service_and_size(capsys, spec_args):
     rows = [line for line in out.splitlines() if line.startswith("| svc |")]
     assert rows == [
         "| svc | small | 512 / 2048 | 8888 → 8888 | CMD-SHELL `curl -fsS -o /dev/null --max-time 9 "
-        "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 245–250 | "
-        "120 / 200 | 165 | HC007 (warning) |"
+        "http://127.0.0.1:8888/health \\|\\| exit 1` | 15 / 10 / 8 / 45 | 5–15 | 150 / 222–240 | "
+        "120 / 192 | 165 | HC007 (warning) |"
     ]
-    assert "| UNHEALTHY if never ready, probes hang | 250 | 245 | 245–250 | 165 |" in out
+    assert "| UNHEALTHY if never ready, probes hang | 240 | 222 | 222–240 | 165 |" in out
 
 
 def test_timeline_chat_classic(capsys):
@@ -145,13 +185,14 @@ def test_timeline_chat_classic(capsys):
 def test_timeline_failure_after_healthy_gives_range(capsys):
     code, out, _ = run(capsys, "timeline", "lab", "--ready-at", "0", "--fail-at", "100", "--fail-mode", "hangs")
     assert code == 0
-    # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 50 from 120:
-    # the 8th starts at 470, ends 490. Start-interval: 5, 35, 65, 95, then 125 ... 475 ends 495.
+    # Classic: healthy probes at 30, 60, 90; broken at 100 -> hanging rounds of 30 + 19 (the probe
+    # gives up after 19 s) from 120: the 8th starts at 463, ends 482. Start-interval: 5, 35, 65, 95,
+    # then 125 ... 468 ends 487.
     assert (
-        "first UNHEALTHY: classic 490 s; start-interval 495 s (classic 390 s after the failure; "
-        "start-interval 395 s after the failure)" in out
+        "first UNHEALTHY: classic 482 s; start-interval 487 s (classic 382 s after the failure; "
+        "start-interval 387 s after the failure)" in out
     )
-    assert "  Fargate (engine undocumented): 490–495 s" in out
+    assert "  Fargate (engine undocumented): 482–487 s" in out
 
 
 def test_missing_plugin_is_skipped_and_present_plugin_registers(capsys, monkeypatch, tmp_path):
@@ -202,7 +243,28 @@ def test_report_probe_duration(capsys, spec_args):
     assert code == 0 and svc["fargate_range"]["earliest_healthy"] == [7, 17]
     assert svc["profiles"]["classic"]["detect_fast"] == [105, 122]
     code, _, err = run(capsys, "report", "--probe-seconds", "11", *args)
-    assert code == 2 and "a passing probe cannot take 11 s: the timeout is 10 s" in err
+    assert code == 2 and "a passing probe cannot take 11 s: the probe gives up after 9 s" in err
+
+
+@pytest.mark.parametrize("seconds", ["9", "9.5", "20"])
+def test_probe_seconds_validated_the_same_in_timeline_and_report(capsys, spec_args, seconds):
+    """Issue 13 (a, b): curl --max-time 9 fails a 9.5 s answer; timeline and report refuse it alike."""
+    args = spec_args(WARNS)
+    for command in (["report"], ["timeline", "svc"]):
+        code, out, err = run(capsys, *command, "--probe-seconds", seconds, *args)
+        assert code == 2 and out == "", command
+        assert f"a passing probe cannot take {seconds} s: the probe gives up after 9 s (timeout 10 s)" in err
+    code, _, _ = run(capsys, "timeline", "svc", "--probe-seconds", "8.5", *args)
+    assert code == 0
+
+
+def test_timeline_stops_at_unhealthy(capsys, spec_args):
+    """Issue 13 (b): a server that is not ready before UNHEALTHY ends the run there, with its time."""
+    code, out, _ = run(capsys, "timeline", "svc", "--profile", "classic", "--ready-at", "400", *spec_args(WARNS))
+    assert code == 0
+    assert "counted failure 8/8 → UNHEALTHY" in out and "9/8" not in out
+    assert "server answers (probes pass)" not in out  # the run ended at 150 s, before the server came up at 400 s
+    assert out.rstrip().splitlines()[-1] == "first UNHEALTHY: classic 150 s"
 
 
 def test_timeline_flapping(capsys):
@@ -217,3 +279,42 @@ def test_timeline_flapping(capsys):
     )
     assert "counted failure 4/8" not in out
     assert out.endswith("first HEALTHY: classic 15 s\nnever UNHEALTHY within 300 s\n")
+
+
+# ---- check --format ----------------------------------------------------------------------------
+
+
+def test_check_formats_share_one_result_and_exit_code(capsys, spec_args):
+    args = spec_args(ERRORS)
+    code, text, _ = run(capsys, "check", *args)
+    code_json, out, _ = run(capsys, "check", "--format", "json", *args)
+    code_gh, gh, _ = run(capsys, "check", "--format", "github", *args)
+    assert code == code_json == code_gh == 1
+    doc = json.loads(out)
+    assert doc["exit_code"] == 1 and doc["summary"]["errors"] == 1
+    (error,) = [r for r in doc["results"] if r["severity"] == "error"]
+    assert (error["rule"], error["line"], error["path"]) == ("HC005", 10, "health_check.start_period")
+    assert f"{error['file']}:10: health_check.start_period: error HC005: " in text
+    line = next(x for x in gh.splitlines() if x.startswith("::error "))
+    assert line.startswith(f"::error file={error['file']},line=10,title=HC005::health_check.start_period: ")
+    assert gh.splitlines()[-1] == text.splitlines()[-1]  # the same summary
+
+
+def test_check_github_warnings_and_strict(capsys, spec_args):
+    code, gh, _ = run(capsys, "check", "--format", "github", "--strict", *spec_args(WARNS))
+    assert code == 1 and any(x.startswith("::warning file=") and ",title=HC007::" in x for x in gh.splitlines())
+    code, gh, _ = run(capsys, "check", "--format", "github", *spec_args(WARNS))
+    assert code == 0
+
+
+def test_check_json_reports_spec_errors_sorted_without_traceback(capsys, spec_args):
+    bad = CLEAN.replace("retries: 5", "retries: 11").replace("interval: 15", "interval: fifteen")
+    code, out, err = run(capsys, "check", "--format", "json", *spec_args(bad))
+    assert code == 1 and err == ""
+    doc = json.loads(out)
+    assert doc["summary"]["spec_errors"] is True and doc["exit_code"] == 1
+    keys = [(r["file"], r["line"], r["path"]) for r in doc["results"]]
+    assert keys == sorted(keys) and len(keys) == 2 and all(r["rule"] == "spec" for r in doc["results"])
+    code, out, err = run(capsys, "check", *spec_args(bad))  # text: as before, on stderr
+    assert code == 1 and out == "" and err.splitlines()[-1] == "2 spec error(s)"
+    assert run(capsys, "check", "--format", "xml", *spec_args(CLEAN))[0] == 2

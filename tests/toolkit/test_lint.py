@@ -135,19 +135,20 @@ def test_retry_window_hint_keeps_other_rules(services_dir, sizes_file):
 
 
 def test_worst_case_detection_uses_the_simulation(services_dir, sizes_file):
-    # chat's numbers. Hanging never-ready probes: UNHEALTHY at 250 s (classic) / 245 s (start-interval).
+    # chat's numbers. Hanging never-ready probes: UNHEALTHY at 240 s (classic) / 222 s (start-interval).
     spec = yaml_spec(services_dir, sizes_file, retries=8)
     finding = only(lint_service(spec), "HC007")
     assert finding.severity == "warning" and finding.line == 5 and finding.path == "health_check"
-    assert "250 s (never ready, probes hang, classic profile" in finding.message
-    assert "classic 250 s, start-interval 245 s; Fargate: 245–250 s" in finding.message
+    assert "240 s (never ready, probes hang, classic profile" in finding.message
+    assert "classic 240 s, start-interval 222 s; Fargate: 222–240 s" in finding.message
     assert "S + I×R = 165 s" in finding.message
 
 
 def test_too_fast_detection_warns(make_spec):
-    # I 5, T 2, R 5, S 0: worst is a hanging never-ready container: 5 + 4 × 7 + 2 = 35 s < 60.
+    # I 5, T 2 (the probe gives up after 1 s), R 5, S 0: worst is a hanging never-ready
+    # container: 5 + 4 × 6 + 1 = 30 s < 60.
     finding = only(lint_service(make_spec(interval=5, timeout=2, retries=5, start_period=0)), "HC007")
-    assert finding.message.startswith("simulated worst-case detection is 35 s")
+    assert finding.message.startswith("simulated worst-case detection is 30 s")
 
 
 @pytest.mark.parametrize(
@@ -209,6 +210,7 @@ ACK_BLOCK = """\
 lint_acknowledge:
   - rule: {rule}
     reason: {reason}
+    accepts: {accepts}
 """
 
 
@@ -217,7 +219,7 @@ def test_acknowledged_warning_is_listed_but_does_not_count(services_dir, sizes_f
         services_dir,
         sizes_file,
         retries=8,
-        extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s"),
+        extra=ACK_BLOCK.format(rule="HC007", reason="hangs are rare; fast failures take 150 s", accepts="222-240 s"),
     )
     finding = only(lint_service(spec), "HC007")
     assert finding.acknowledged == "hangs are rare; fast failures take 150 s" and not finding.counts
@@ -233,7 +235,7 @@ def test_acknowledgements_that_cannot_apply_are_reported(services_dir, sizes_fil
         sizes_file,
         retries=5,
         start_period=30,
-        extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because"),
+        extra="startup_seconds:\n  typical: 30\n" + ACK_BLOCK.format(rule=rule, reason="because", accepts="1 s"),
     )
     found = lint_service(spec)
     finding = only(found, meta)

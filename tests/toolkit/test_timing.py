@@ -83,19 +83,20 @@ class TestChat:
         assert time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=REFUSED) == 150
 
     def test_classic_never_ready_hanging(self):
-        # Each probe runs 10 s, the next starts 15 s after it ended: a round is 25 s.
-        # 15 (ends 25), 40 (ends 50; started < 45: not counted), 65 #1, 90 #2, 115 #3,
-        # 140 #4, 165 #5, 190 #6, 215 #7, 240 #8 ends at 250 -> UNHEALTHY at 250.
-        # The notes' "Max Wait" S + I×R = 165 is 85 s short.
-        assert starts(CHAT, never_ready(HANGS), CLASSIC) == [15, 40, 65, 90, 115, 140, 165, 190, 215, 240]
-        assert time_to_unhealthy(CHAT, profile=CLASSIC, mode=HANGS) == 250
+        # The rendered curl gives up after --max-time 9 (timeout - 1), the next probe starts
+        # 15 s after it ended: a round is 24 s.
+        # 15 (ends 24), 39 (ends 48; started < 45: not counted), 63 #1, 87 #2, 111 #3,
+        # 135 #4, 159 #5, 183 #6, 207 #7, 231 #8 ends at 240 -> UNHEALTHY at 240.
+        # The notes' "Max Wait" S + I×R = 165 is 75 s short.
+        assert starts(CHAT, never_ready(HANGS), CLASSIC) == [15, 39, 63, 87, 111, 135, 159, 183, 207, 231]
+        assert time_to_unhealthy(CHAT, profile=CLASSIC, mode=HANGS) == 240
 
     def test_start_interval_never_ready_hanging(self):
-        # 5 (ends 15), 20 (ends 30), 35 (ends 45): all started < 45, not counted.
-        # At 45 the start period is over: next at 45 + 15 = 60 (#1), then every 25:
-        # 85, 110, 135, 160, 185, 210, 235 (#8), ending at 245.
-        assert starts(CHAT, never_ready(HANGS), START_INTERVAL) == [5, 20, 35, 60, 85, 110, 135, 160, 185, 210, 235]
-        assert time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=HANGS) == 245
+        # Probes give up after 9 s. 5 (ends 14), 19 (ends 28), 33 (ends 42): started < 45,
+        # not counted. From 42 the next would be 47 > S, so one runs when S ends: 45 (#1),
+        # then every 24: 69, 93, 117, 141, 165, 189, 213 (#8), ending at 222.
+        assert starts(CHAT, never_ready(HANGS), START_INTERVAL) == [5, 19, 33, 45, 69, 93, 117, 141, 165, 189, 213]
+        assert time_to_unhealthy(CHAT, profile=START_INTERVAL, mode=HANGS) == 222
 
     def test_healthy(self):
         # Ready at once: classic passes its first probe at I = 15, start-interval at 5.
@@ -122,9 +123,9 @@ class TestChat:
         # it broke just before that probe). Worst: it broke just after a passing probe
         # began, so add one interval: 120.
         assert detection_after_healthy(CHAT, profile=profile, mode=REFUSED) == (105, 120)
-        # Hanging: rounds of 15 + 10; the 8th failing probe ends 7 × 25 + 10 = 185 s after
-        # the first one started; worst adds the 15 s interval: 200.
-        assert detection_after_healthy(CHAT, profile=profile, mode=HANGS) == (185, 200)
+        # Hanging: rounds of 15 + 9 (the probe gives up after 9 s); the 8th failing probe ends
+        # 7 × 24 + 9 = 177 s after the first one started; worst adds the 15 s interval: 192.
+        assert detection_after_healthy(CHAT, profile=profile, mode=HANGS) == (177, 192)
         # With d = 2 the passing probes are 17 s apart: worst 2 + 15 + 105 = 122.
         assert detection_after_healthy(CHAT, profile=profile, mode=REFUSED, ok_seconds=2) == (105, 122)
 
@@ -152,10 +153,10 @@ class TestWaiide:
         assert time_to_healthy(WAIIDE, profile=START_INTERVAL, ready=35) == 35
 
     def test_never_ready(self):
-        # Same schedule as chat: fast 150 in both profiles; hanging 250 classic, 245 start-interval.
+        # Same schedule as chat: fast 150 in both profiles; hanging 240 classic, 222 start-interval.
         assert [
             time_to_unhealthy(WAIIDE, profile=p, mode=m) for p in (CLASSIC, START_INTERVAL) for m in (REFUSED, HANGS)
-        ] == [150, 250, 150, 245]
+        ] == [150, 240, 150, 222]
 
 
 class TestLab:
@@ -183,17 +184,18 @@ class TestLab:
         assert time_to_unhealthy(LAB, profile=START_INTERVAL, mode=REFUSED) == 270
 
     def test_classic_never_ready_hanging(self):
-        # Rounds of 30 + 20 = 50 s: 30 (ends 50, not counted), 80 (#1), 130, 180, 230,
-        # 280, 330, 380, 430 (#8) ends at 450. Notes: "60s start + (30s × 8) = 300s max".
-        assert starts(LAB, never_ready(HANGS), CLASSIC) == [30, 80, 130, 180, 230, 280, 330, 380, 430]
-        assert time_to_unhealthy(LAB, profile=CLASSIC, mode=HANGS) == 450
+        # The probe gives up after 19 s: rounds of 30 + 19 = 49 s: 30 (ends 49, not counted),
+        # 79 (#1), 128, 177, 226, 275, 324, 373, 422 (#8) ends at 441.
+        # Notes: "60s start + (30s × 8) = 300s max".
+        assert starts(LAB, never_ready(HANGS), CLASSIC) == [30, 79, 128, 177, 226, 275, 324, 373, 422]
+        assert time_to_unhealthy(LAB, profile=CLASSIC, mode=HANGS) == 441
 
     def test_start_interval_never_ready_hanging(self):
-        # 5 (ends 25), 30 (ends 50), 55 (ends 75; started < 60: not counted). At 75 the
-        # start period is over: 105 (#1), then every 50: 155, ..., 455 (#8) ends at 475 —
+        # 5 (ends 24), 29 (ends 48), 53 (ends 72; started < 60: not counted). At 72 the
+        # start period is over: 102 (#1), then every 49: 151, ..., 445 (#8) ends at 464 —
         # later than classic, because the last start-interval probe hangs across S.
-        assert starts(LAB, never_ready(HANGS), START_INTERVAL) == [5, 30, 55, 105, 155, 205, 255, 305, 355, 405, 455]
-        assert time_to_unhealthy(LAB, profile=START_INTERVAL, mode=HANGS) == 475
+        assert starts(LAB, never_ready(HANGS), START_INTERVAL) == [5, 29, 53, 102, 151, 200, 249, 298, 347, 396, 445]
+        assert time_to_unhealthy(LAB, profile=START_INTERVAL, mode=HANGS) == 464
 
     def test_healthy(self):
         # Ready at once: 30 (classic), 5 (start-interval). Ready at 50: classic probes
@@ -205,14 +207,14 @@ class TestLab:
 
     @pytest.mark.parametrize("profile", [CLASSIC, START_INTERVAL])
     def test_detection_after_healthy(self, profile):
-        # Fast: 7 × 30 = 210 best, + 30 worst = 240. Hanging: 7 × 50 + 20 = 370, + 30 = 400.
+        # Fast: 7 × 30 = 210 best, + 30 worst = 240. Hanging: 7 × 49 + 19 = 362, + 30 = 392.
         assert detection_after_healthy(LAB, profile=profile, mode=REFUSED) == (210, 240)
-        assert detection_after_healthy(LAB, profile=profile, mode=HANGS) == (370, 400)
+        assert detection_after_healthy(LAB, profile=profile, mode=HANGS) == (362, 392)
 
 
 def test_notes_shortcut_is_neither_bound():
     # chat: S + I×R = 165, yet HEALTHY can come at 5 s and a hanging never-ready
-    # container is UNHEALTHY only at 245-250 s.
+    # container is UNHEALTHY only at 222-240 s.
     assert notes_estimate(CHAT) == 165
     assert (
         time_to_healthy(CHAT, profile=START_INTERVAL)
@@ -224,14 +226,46 @@ def test_notes_shortcut_is_neither_bound():
 # ---- behaviours ---------------------------------------------------------------------------------
 
 
-def test_slow_passing_probe_times_out_and_counts_as_failure():
+def test_slow_passing_probe_gives_up_and_counts_as_failure():
+    # timeout 3: the rendered probe gives up after 2 s (curl --max-time 2), so a 2.5 s answer fails.
     check = HealthCheckSpec(interval=10, timeout=3, retries=2, start_period=0)
-    sim = simulate(check, ready_at(0, ok_seconds=4), profile=CLASSIC, until=100, stop_at=UNHEALTHY)
+    sim = simulate(check, ready_at(0, ok_seconds=2.5), profile=CLASSIC, until=100, stop_at=UNHEALTHY)
     assert [(p.start, p.end, p.passed, p.timed_out) for p in sim.probes] == [
-        (10, 13, False, True),
-        (23, 26, False, True),
+        (10, 12, False, True),
+        (22, 24, False, True),
     ]
-    assert sim.first(UNHEALTHY) == 26 and sim.first(HEALTHY) is None
+    assert sim.first(UNHEALTHY) == 24 and sim.first(HEALTHY) is None
+
+
+def test_server_answering_after_the_rendered_give_up_time_fails_the_probe():
+    """Issue 13 (a): chat's curl has --max-time 9 with timeout 10; a 9.5 s answer is a failure."""
+    assert CHAT.give_up == 9
+    sim = simulate(CHAT, ready_at(0, ok_seconds=9.5), profile=CLASSIC, until=400, stop_at=(HEALTHY, UNHEALTHY))
+    assert sim.first(HEALTHY) is None and sim.first(UNHEALTHY) is not None
+    assert all(not p.passed and p.end - p.start == 9 for p in sim.probes)
+    # 8.5 s is below the give-up time: it passes.
+    assert time_to_healthy(CHAT, profile=CLASSIC, ok_seconds=8.5) == 23.5
+
+
+def test_custom_command_gives_up_at_its_own_max_time_or_the_timeout():
+    with_cap = HealthCheckSpec(
+        interval=15,
+        timeout=10,
+        retries=8,
+        start_period=45,
+        custom_health_command="curl -fsS --max-time 7 http://127.0.0.1:3000/health || exit 1",
+    )
+    without = HealthCheckSpec(
+        interval=15,
+        timeout=10,
+        retries=8,
+        start_period=45,
+        custom_health_command="curl -fsS http://127.0.0.1:3000/health || exit 1",
+    )
+    assert (with_cap.give_up, without.give_up) == (7, 10)
+    assert time_to_unhealthy(with_cap, profile=CLASSIC, mode=HANGS) < time_to_unhealthy(
+        without, profile=CLASSIC, mode=HANGS
+    )
 
 
 def test_probe_result_is_decided_when_it_starts():
@@ -274,7 +308,7 @@ def half_seconds(high):
 
 @given(checks(), st.data())
 def test_earliest_healthy(check, data):
-    d = data.draw(half_seconds(check.timeout))
+    d = data.draw(half_seconds(check.give_up - 0.5))  # a passing probe ends before the probe gives up
     # classic: I + d, not S.
     assert time_to_healthy(check, profile=CLASSIC, ok_seconds=d) == check.interval + d
     # start-interval: 5 s + d (or S + d when the start period is shorter; I + d without one).
@@ -293,12 +327,13 @@ def test_never_ready_fast_failures(check):
 
 @given(checks())
 def test_never_ready_hanging_probes(check):
-    i, t, r, s = check.interval, check.timeout, check.retries, check.start_period
+    # A hanging probe runs until the probe gives up: G = T - 1 for the rendered probes.
+    i, t, r, s = check.interval, check.give_up, check.retries, check.start_period
     for profile in (CLASSIC, START_INTERVAL):
         took = time_to_unhealthy(check, profile=profile, mode=HANGS)
-        # "up to about S + R·(I + T) + T", and never before the R counted rounds after S.
+        # "up to about S + R·(I + G) + G", and never before the R counted rounds after S.
         assert s + (r - 1) * (i + t) + t <= took <= s + r * (i + t) + t
-    # classic exactly: probes at I + m(I + T); the first with start >= S counts first.
+    # classic exactly: probes at I + m(I + G); the first with start >= S counts first.
     first_counted = next(i + m * (i + t) for m in range(10_000) if i + m * (i + t) >= s)
     assert time_to_unhealthy(check, profile=CLASSIC, mode=HANGS) == first_counted + (r - 1) * (i + t) + t
 
@@ -306,8 +341,8 @@ def test_never_ready_hanging_probes(check):
 @settings(max_examples=40, deadline=None)
 @given(checks(), st.data())
 def test_detection_after_healthy(check, data):
-    i, t, r = check.interval, check.timeout, check.retries
-    d = data.draw(half_seconds(t))
+    i, t, r = check.interval, check.give_up, check.retries  # hanging probes run until they give up
+    d = data.draw(half_seconds(t - 0.5))
     for profile in (CLASSIC, START_INTERVAL):
         for mode, f in ((REFUSED, 0), (HANGS, t)):
             best, worst = detection_after_healthy(check, profile=profile, mode=mode, ok_seconds=d)
