@@ -264,10 +264,11 @@ def test_bundled_services_have_no_lint_errors_and_no_stale_acknowledgements():
     """What `check` and synth enforce. An open warning is a team's call (synth prints it), so it may stay."""
     catalog = load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES)
     found = lint_catalog(catalog)
-    assert [str(f) for f in found if f.severity == "error"] == []
-    assert [str(f) for f in found if f.rule.startswith("HC1")] == []  # acknowledgements are all in use
+    assert [str(f) for f in found if f.severity == "error"] == []  # unknown or acknowledged-error rules included
+    # Every acknowledgement names a rule that fires for its service; one whose numbers went stale is
+    # reported (HC102, a warning, like any other open warning) rather than failing the suite.
     declared = {(spec.name, ack.rule) for spec in catalog.services for ack in spec.acknowledged}
-    assert declared <= {(f.service, f.rule) for f in found if f.acknowledged}
+    assert declared <= {(f.service, f.rule) for f in found if f.rule != "HC102"}
 
 
 def test_rule_ids_are_stable(snapshot):
