@@ -14,12 +14,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hubspec import load_catalog, render_health_check
-from hubspec.loader import DEFAULT_SERVICES_DIR, DEFAULT_SIZES_FILE
+
+REPO = Path(__file__).resolve().parent.parent
 
 SERVICE = """name: svc{i}
 image: example/svc{i}:1
 port: {port}
-sizes: [small, medium]
+sizes: [small]
 health_check:
   endpoint: /health
   interval: 15
@@ -30,7 +31,7 @@ health_check:
 
 
 def _run(services_dir: Path):
-    catalog = load_catalog(services_dir, DEFAULT_SIZES_FILE)
+    catalog = load_catalog(services_dir, REPO / "sizes.yaml")
     for spec in catalog.services:
         render_health_check(spec)
     return catalog
@@ -55,10 +56,10 @@ def measure(label: str, services_dir: Path, repeats: int) -> None:
 
 
 def main() -> None:
-    measure("bundled", DEFAULT_SERVICES_DIR, repeats=50)
+    measure("bundled", REPO / "services", repeats=50)
     with tempfile.TemporaryDirectory() as tmp:
         services = Path(tmp)
-        for i in range(300):
+        for i in range(200):  # one size each: a stack holds at most 200 families
             (services / f"svc{i}.yaml").write_text(SERVICE.format(i=i, port=8000 + i))
         measure("generated", services, repeats=3)
 

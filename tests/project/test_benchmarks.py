@@ -1,0 +1,21 @@
+"""Benchmarks print numbers and assert nothing, so nothing else notices when one stops running:
+each must at least import (its module-level code, not its measurements)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.catalogs import REPO
+
+BENCHMARKS = sorted((REPO / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=[p.stem for p in BENCHMARKS])
+def test_benchmark_imports(path):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # `main()` runs only under __main__
+    assert callable(getattr(module, "main", None)), f"{path.name} has no main()"
