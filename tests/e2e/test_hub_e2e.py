@@ -35,7 +35,8 @@ import jupyterhub
 import pytest
 import requests
 
-from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+from tests.catalogs import HUB_CATALOG_SERVICES
+from tests.moto_families import register_families
 
 pytestmark = pytest.mark.e2e
 
@@ -167,22 +168,7 @@ class Ecs:
         self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
         self.sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         self.client.create_cluster(clusterName=CLUSTER)
-        from hubspec import load_catalog
-
-        catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
-        for service in catalog.services:
-            for size in service.sizes:
-                spec = catalog.sizes[size]
-                self.client.register_task_definition(
-                    family=f"{PREFIX}-{service.name}-{size}",
-                    networkMode="awsvpc",
-                    requiresCompatibilities=["FARGATE"],
-                    cpu=str(spec.cpu),
-                    memory=str(spec.memory),
-                    containerDefinitions=[
-                        {"name": "notebook", "image": service.image, "memory": spec.memory, "essential": True}
-                    ],
-                )
+        register_families(self.client, PREFIX)
         self.never_healthy: set[str] = set()  # users whose tasks never turn HEALTHY
         self.stop_calls: Counter = Counter()
         self._wrap_stop_task()

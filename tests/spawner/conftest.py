@@ -28,8 +28,8 @@ from traitlets.config import Config
 
 from ecsspawner import ECSSpawner, pending, reader, reaper
 from ecsspawner import spawner as spawner_module
-from hubspec import load_catalog
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+from tests.moto_families import register_families
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -93,20 +93,7 @@ def _moto():
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
         sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         ecs = boto3.client("ecs", region_name=REGION)
-        catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
-        for service in catalog.services:
-            for size in service.sizes:
-                spec = catalog.sizes[size]
-                ecs.register_task_definition(
-                    family=f"{PREFIX}-{service.name}-{size}",
-                    networkMode="awsvpc",
-                    requiresCompatibilities=["FARGATE"],
-                    cpu=str(spec.cpu),
-                    memory=str(spec.memory),
-                    containerDefinitions=[
-                        {"name": "notebook", "image": service.image, "memory": spec.memory, "essential": True}
-                    ],
-                )
+        register_families(ecs, PREFIX)
         yield subnet, sg, ecs
     state_manager.unset_transition("ecs::task")
 
