@@ -254,8 +254,8 @@ def _target(url: str) -> tuple[str, int] | None:
     if m is None:
         return None
     scheme, authority, after = m[1].lower(), m[2], m[3]
-    parts = urlsplit(f"{scheme}://{authority}")
-    try:
+    try:  # urlsplit itself refuses some authorities (`[x`), .port others (`:99999`)
+        parts = urlsplit(f"{scheme}://{authority}")
         host, port = parts.hostname, parts.port
     except ValueError:
         return None

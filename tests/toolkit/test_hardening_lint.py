@@ -17,3 +17,18 @@ def test_an_unexposed_port_on_ipv6_loopback_is_hc010(make_spec) -> None:
 
     spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://[::1]:9999/health")
     assert [f.rule for f in lint_service(spec) if f.rule == "HC010"] == ["HC010"]
+
+
+def test_a_url_python_cannot_split_is_no_traceback(tmp_path, capsys) -> None:
+    """`http://[x/` made urlsplit raise inside lint: `check` printed a traceback."""
+    from hubspec import cli
+    from tests.catalogs import FIXTURE_SIZES
+
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "x.yaml").write_text(
+        "name: x\nimage: example/x:1\nsizes: [small]\nhealth_check:\n  interval: 15\n  timeout: 10\n"
+        "  retries: 5\n  start_period: 45\n"
+        "  custom_health_command: curl -fsS --max-time 9 http://[x/health || exit 1\n"
+    )
+    code = cli.main(["check", "--services-dir", str(tmp_path / "services"), "--sizes-file", str(FIXTURE_SIZES)])
+    assert code in (0, 1) and "Traceback" not in capsys.readouterr().err
