@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Callable as CallableType
@@ -25,7 +26,7 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, taskview
+from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, records, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, hub_holdings
 from ecsspawner.identity import (
@@ -128,6 +129,14 @@ class ECSSpawner(Spawner):
         c.JupyterHub.extra_handlers = ecsspawner.bootstrap.handlers() and the launcher in every image.
         Off: the token travels in the overrides, as with other ECS spawners.""",
     ).tag(config=True)
+    spawn_record_file = Unicode(
+        "",
+        help="""File to which each spawn's record is appended as one JSON line (empty: the hub log only).
+
+        Every spawn logs one record (service, size, time to RUNNING and to HEALTHY, outcome, stop code
+        and reason; see ecsspawner/records.py). `hubspec tune --samples FILE` and `hubspec observed FILE`
+        read this file.""",
+    ).tag(config=True)
 
     task_arn: str = ""
     task_cluster: str = ""
@@ -135,6 +144,7 @@ class ECSSpawner(Spawner):
     launched_at: float = 0.0
     install_id: str = ""  # this hub's install id (install.py), read at start()
     _run_future: asyncio.Future | None = None
+    _spawn_record: records.SpawnRecorder
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A hub configured with a subclass (`c.JupyterHub.spawner_class = "mymodule.MySpawner"`) defines it
@@ -261,6 +271,21 @@ class ECSSpawner(Spawner):
         self.task_arn = self.task_cluster = self.spawn_id = ""
         self.launched_at = 0.0
 
+    def _new_spawn_record(self, choice: options.Choice, spawn_id: str) -> records.SpawnRecorder:
+        """The recorder of this spawn's record (records.py): hub log, and spawn_record_file if set."""
+        return records.SpawnRecorder(
+            hub_id=self.hub_id,
+            user=self.user.name,
+            server=self.name or "",
+            service=choice.service.name,
+            size=choice.size,
+            family=choice.family,
+            prefer_ecs_health=choice.service.health_check.prefer_ecs_health,
+            spawn_id=spawn_id,
+            path=self.spawn_record_file,
+            log=self.log,
+        )
+
     def _run_pending(self) -> bool:
         return self._run_future is not None and not self._run_future.done()
 
@@ -283,16 +308,21 @@ class ECSSpawner(Spawner):
         self.install_id = self._read_install_id()
         registry = in_flight_for(self.hub_id)
         registry.begin(spawn_id)
+        self._spawn_record = self._new_spawn_record(choice, spawn_id)
         try:
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
             await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
             arn = await self._run_task(choice, spawn_id)
+            self._spawn_record.launched()
             margin = min(self.start_deadline_margin, self.start_timeout / 4)
             deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
-            return await self._wait_until_ready(choice, arn, deadline)
+            ready = await self._wait_until_ready(choice, arn, deadline)
+            self._spawn_record.finish(None)
+            return ready
         except (ClientError, BotoCoreError) as exc:  # every AWS refusal: the call and the code, no traceback
             raise _aws_spawn_error(exc) from None
         finally:
+            self._spawn_record.finish(sys.exc_info()[1])  # a failure; after finish(None) this does nothing
             self._start_done = True
             self._progress_changed.set()
             if not self._run_pending():
@@ -395,6 +425,7 @@ class ECSSpawner(Spawner):
             task = lookup.task
             if task is not None:
                 last = task
+                self._spawn_record.saw(task)
             if lookup.missing and time.time() - self.launched_at > self.missing_grace:
                 raise SpawnException(
                     f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500
