@@ -23,7 +23,7 @@ from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
 from hubspec.model import Catalog, ServiceSpec
 
 OK, FAILED, USAGE = 0, 1, 2
-PLUGINS = ("hubspec.tune", "hubspec.liveprobe")
+PLUGINS = ("hubspec.tune", "hubspec.liveprobe", "hubspec.observed")
 
 
 class UsageError(Exception):

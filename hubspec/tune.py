@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from hubspec import lint
+from hubspec import lint, observed
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.liveprobe import add_catalog_options, catalog_paths, load_service
 from hubspec.loader import load_catalog, service_files
@@ -460,6 +460,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         + """
 samples: CSV (one number per line, or a column: header allowed, choose with --column; empty lines and
   lines starting with # are skipped) or JSON (a list of numbers or {"samples": [...]}). Seconds, > 0.
+  Or the ECS spawner's spawn records (c.ECSSpawner.spawn_record_file; a .jsonl file, or JSON lines with a
+  "record" field): one sample per ready spawn of SERVICE (and --size), time to HEALTHY minus time to
+  RUNNING. That over-estimates the server's start-up by the wait for the next passing probe (up to one
+  interval) and under-estimates it by the spawner's lag in seeing RUNNING; services without
+  prefer_ecs_health have no time to HEALTHY and give no samples.
 
 --write validates the edited file with the loader and the lint rules first (no file is written if it
   does not load or has lint errors) and replaces it atomically.
@@ -474,6 +479,7 @@ exit status: 0 proposal printed (and written with --write); 1 bad samples, inval
         "--samples", required=True, type=Path, metavar="FILE", help="observed start-up times in seconds, CSV or JSON"
     )
     parser.add_argument("--column", metavar="NAME|N", help="CSV column with the samples (header name or 1-based)")
+    parser.add_argument("--size", metavar="SIZE", help="spawn records only: take the samples of this size only")
     parser.add_argument("--write", action="store_true", help="edit the service file in place")
     add_catalog_options(parser)
     parser.set_defaults(func=tune_command)
@@ -490,8 +496,20 @@ def tune_command(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
+    records = observed.looks_like_records(args.samples)
+    if args.size is not None and not records:
+        print("error: --size applies to spawn records (JSON lines from the ECS spawner)", file=sys.stderr)
+        return 2
+    if args.column is not None and records:
+        print("error: --column applies to CSV files; this file holds spawn records", file=sys.stderr)
+        return 2
     try:
-        samples = read_samples(args.samples, column=args.column)
+        if records:
+            samples = observed.startup_samples(
+                observed.read_records(args.samples), spec.name, args.size, display_name(args.samples)
+            )
+        else:
+            samples = read_samples(args.samples, column=args.column)
     except SpecErrors as exc:
         _print_errors(exc)
         return 1

@@ -11,6 +11,8 @@ import pytest
 from jupyterhub.spawner import SpawnException
 
 from ecsspawner.records import RECORD_KIND, RECORD_VERSION, SpawnRecorder
+from hubspec.tune import StartupStats
+from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 HEALTHY_AFTER = 0.05  # seconds after RunTask at which the test's "ECS" reports HEALTHY
 
@@ -195,3 +197,43 @@ def test_recorder_cancelled_and_once_only():
     assert (record["time_to_running_seconds"], record["time_to_healthy_seconds"]) == (1.0, 2.0)
     assert (record["outcome"], record["cpu_architecture"]) == ("cancelled", "ARM64")
     assert rec.finish(None) is None
+
+
+# --- the spawner's own records, read by the toolkit --------------------------------------------
+
+
+def hubspec(*argv: str) -> int:
+    from hubspec.cli import main
+
+    return main([*argv, "--services-dir", str(HUB_CATALOG_SERVICES), "--sizes-file", str(HUB_CATALOG_SIZES)])
+
+
+def test_tune_and_observed_read_the_spawners_records(spawn_records, capsys):
+    path, records = spawn_records
+    startups = sorted(r["time_to_healthy_seconds"] - r["time_to_running_seconds"] for r in records[:3])
+
+    assert hubspec("tune", "waiide", "--samples", str(path), "--size", "small") == 0
+    out = capsys.readouterr().out
+    assert f"waiide: 3 start-up samples from {path}" in out
+    p95 = StartupStats.of(startups).p95  # nearest rank of HEALTHY - RUNNING per ready spawn
+    assert f"P95 {p95:g} s (nearest rank), slowest {startups[-1]:g} s" in out
+
+    assert hubspec("tune", "lab", "--samples", str(path)) == 1  # lab does not wait for HEALTHY: no samples
+    assert "no start-up samples for lab: 1 record(s), 1 ready" in capsys.readouterr().err
+
+    assert hubspec("observed", str(path), "--format", "json") == 0
+    groups = {(g["service"], g["size"]): g for g in json.loads(capsys.readouterr().out)["groups"]}
+    assert set(groups) == {("waiide", "small"), ("lab", "small"), ("chat", "small")}
+    waiide = groups[("waiide", "small")]
+    assert (waiide["spawns"], waiide["ready"], waiide["success_rate_percent"]) == (3, 3, 100.0)
+    healthy = sorted(r["time_to_healthy_seconds"] for r in records[:3])
+    assert waiide["time_to_healthy_seconds"]["p50"] == round(healthy[1], 1)  # nearest rank: the 2nd of 3
+    assert waiide["time_to_healthy_seconds"]["p99"] == round(healthy[2], 1)
+    assert waiide["misses"] == []
+    chat = groups[("chat", "small")]
+    assert chat["success_rate_percent"] == 0.0 and chat["misses"] == ["success rate 0.0 % is not above the target 95 %"]
+    assert groups[("lab", "small")]["time_to_healthy_seconds"] == {"p50": None, "p95": None, "p99": None}
+
+    assert hubspec("observed", str(path)) == 0
+    text = capsys.readouterr().out
+    assert "MISS chat × small: success rate 0.0 % is not above the target 95 %" in text
