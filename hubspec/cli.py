@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubspec import lint, report, results, timing
+from hubspec import diagram, lint, report, results, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
@@ -149,14 +149,15 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         raise UsageError(f"--probe-seconds: {spec.name}: {exc}") from None
     behaviour, described, stop_at = _scenario(args, spec)
     profiles = PROFILES if args.profile == "all" else (args.profile,)
-    horizon = (
-        hc.start_period
-        + (hc.retries + 3) * (hc.interval + hc.timeout)
-        + 5
-        + max((start for start, _ in behaviour.phases), default=0.0)
-    )
+    horizon = diagram.horizon(spec, behaviour)
     until = args.until if args.until is not None else horizon
     stop = () if args.until is not None else stop_at
+    if args.format == "mermaid":
+        title = f"{spec.name} (I/T/R/S {hc.interval}/{hc.timeout}/{hc.retries}/{hc.start_period}) - {described}"
+        sys.stdout.write(
+            diagram.draw(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
+        )
+        return OK
     print(
         f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
         f"start_period {hc.start_period} s; a passing probe takes {args.probe_seconds:g} s; "
@@ -326,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="N",
         help="simulate exactly N seconds instead of stopping at HEALTHY/UNHEALTHY",
+    )
+    tl.add_argument(
+        "--format",
+        choices=("text", "mermaid"),
+        default="text",
+        help="text (default) or a Mermaid gantt diagram: probes, start_period and status changes per profile",
     )
     tl.set_defaults(func=cmd_timeline)
 

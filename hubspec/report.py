@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+from hubspec.diagram import report_diagrams
 from hubspec.healthstate import DOCKER_START_INTERVAL, PROFILE_HELP, PROFILES
 from hubspec.lint import Finding, errors, lint_service, open_warnings
 from hubspec.model import Catalog, ServiceSpec, SizeSpec
@@ -237,6 +238,10 @@ def _detail(r: ServiceReport) -> list[str]:
     else:
         out.append("Lint: clean.")
     out.append("")
+    ready = r.startup[1] if r.startup else 0.0
+    for heading, source in report_diagrams(spec, ready=ready, ok_seconds=t.ok_seconds):
+        out.extend([f"Timeline, {heading} (seconds since the container started, as mm:ss):", "", "```mermaid"])
+        out.extend([source.rstrip("\n"), "```", ""])
     return out
 
 

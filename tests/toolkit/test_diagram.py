@@ -1,0 +1,77 @@
+"""Mermaid gantt diagrams: `timeline --format mermaid` and the report's three timelines per service."""
+
+from __future__ import annotations
+
+import re
+
+from hubspec import cli, report
+from hubspec.healthstate import PROFILES
+from hubspec.loader import load_catalog
+from hubspec.timing import HANGS, REFUSED, time_to_healthy, time_to_unhealthy
+from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+
+# What Mermaid's gantt grammar accepts on a line: a task name without ':' '#' ';', then its data.
+TASK = re.compile(r"^    [^:#;\n]+ :((active|done|crit|milestone), )?\d\d:\d\d:\d\d, \d+s$")
+HEADER = re.compile(r"^(gantt|    title [^#;\n]+|    dateFormat HH:mm:ss|    axisFormat %M:%S|    section [^#;:\n]+)$")
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_gantt(source: str) -> None:
+    lines = source.rstrip("\n").split("\n")
+    assert lines[0] == "gantt"
+    bad = [line for line in lines if not (HEADER.match(line) or TASK.match(line))]
+    assert bad == []
+
+
+def milestones(source: str, status: str) -> list[float]:
+    return [float(m) for m in re.findall(rf"^    {status} at ([\d.]+) s :milestone", source, re.M)]
+
+
+def test_timeline_mermaid_draws_every_probe_and_the_simulated_state_changes(capsys):
+    chat = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES).service("chat")
+    code, out, _ = run(capsys, "timeline", "chat", "--ready-at", "20", "--format", "mermaid")
+    assert code == 0
+    assert_gantt(out)
+    expected = [time_to_healthy(chat.health_check, profile=p, ready=20) for p in PROFILES]
+    assert milestones(out, "HEALTHY") == expected
+    assert [line for line in out.splitlines() if line.startswith("    section")] == [
+        "    section server",
+        *(f"    section {p}" for p in PROFILES),
+    ]
+    assert "    refuses connections 0-20 s :crit, 00:00:00, 20s" in out
+    assert (
+        f"    start_period 0-{chat.health_check.start_period} s :done, 00:00:00, {chat.health_check.start_period}s"
+        in out
+    )
+
+    code, out, _ = run(
+        capsys, "timeline", "chat", "--never-ready", "hangs", "--format", "mermaid", "--profile", "classic"
+    )
+    assert code == 0
+    assert_gantt(out)
+    assert milestones(out, "UNHEALTHY") == [time_to_unhealthy(chat.health_check, profile="classic", mode=HANGS)]
+    counted = re.findall(r"fails (\d+)/8 :crit", out)
+    assert counted == [str(n) for n in range(1, 9)]  # the run stops at UNHEALTHY: no 9/8
+    assert "HEALTHY at" not in out.replace("UNHEALTHY at", "")
+
+
+def test_report_embeds_ready_never_ready_and_hanging_diagrams_per_service():
+    catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
+    markdown = report.to_markdown(report.build(catalog))
+    blocks = re.findall(r"```mermaid\n(.*?)```", markdown, re.S)
+    assert len(blocks) == 3 * len(catalog.services)
+    for spec, (ready, refused, hangs) in zip(catalog.services, zip(*[iter(blocks)] * 3, strict=True), strict=True):
+        hc = spec.health_check
+        for block in (ready, refused, hangs):
+            assert_gantt(block)
+            assert block.split("\n")[1].startswith(f"    title {spec.name} (I/T/R/S")
+        startup = report.declared_startup(spec)
+        at = startup[1] if startup else 0.0
+        assert milestones(ready, "HEALTHY") == [time_to_healthy(hc, profile=p, ready=at) for p in PROFILES]
+        assert milestones(refused, "UNHEALTHY") == [time_to_unhealthy(hc, profile=p, mode=REFUSED) for p in PROFILES]
+        assert milestones(hangs, "UNHEALTHY") == [time_to_unhealthy(hc, profile=p, mode=HANGS) for p in PROFILES]
