@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
-from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Callable, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
 from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
@@ -128,7 +128,8 @@ class ECSSpawner(Spawner):
         fails is counted and left to the reaper, which retries it every sweep; RunTask is retried by
         start() (retry_backoff); a poll that fails keeps the server and asks again next round.""",
     ).tag(config=True)
-    retry_mode = Unicode(
+    retry_mode = Enum(
+        list(aws.RETRY_MODES),
         "standard",
         help="""botocore retry mode of the default client: "standard" or "adaptive".
 
