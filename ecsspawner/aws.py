@@ -1,40 +1,71 @@
-"""boto3 calls off the event loop, and which AWS errors are worth a retry.
+"""boto3 calls off the event loop, and how they are retried.
 
 The hub is one asyncio loop: a blocking boto3 call there stalls every user, so
-every call goes through `call()` into a worker thread.
+every call goes through `call()` into a worker thread of this module's pool, and
+clients are made there too (`make_client`).
+
+Retries come in two layers, neither of them a list of error codes kept here:
+
+1. botocore's own retry mode on every client the spawner makes (`client_config`):
+   "standard" (exponential backoff with full jitter, at most `max_attempts`
+   attempts, and botocore's per-client retry quota that stops retrying when most
+   calls fail) or "adaptive" (the same, plus a client-side token bucket that
+   slows every call of the client once ECS throttles). Which errors count as
+   throttling or transient is botocore's decision; the sleeps happen in the
+   worker thread, never on the event loop.
+2. `retry_transient()`: for a call that must outlast what botocore gives up on
+   (RunTask while a spawn still has time), JupyterHub's `exponential_backoff`
+   (random waits, growing up to `max_wait`) on the event loop, asking botocore's
+   own checkers whether the error is worth another try. Between attempts the
+   loop sleeps: no worker thread is held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import time
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.retries import standard
+from jupyterhub.utils import exponential_backoff
 
-THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "ServerException",
-        "InternalFailure",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
+THREADS = 32  # worker threads for boto3 calls; also each client's HTTP connection pool
+RETRY_MODES = ("standard", "adaptive")
+
+_executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="ecsspawner-aws")
+_client_lock = threading.Lock()
+# botocore's own classification: throttling codes, transient codes and 5xx, connection errors.
+_retryable = standard.OrRetryChecker([standard.ThrottledRetryableChecker(), standard.TransientRetryableChecker()])
 
 
 async def call(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Run one blocking boto3 call in the default thread pool."""
+    """Run one blocking boto3 call (its botocore retries included) in a worker thread."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(fn, **kwargs))
+    return await loop.run_in_executor(_executor, functools.partial(fn, **kwargs))
+
+
+def client_config(*, max_attempts: int, mode: str = "standard") -> Config:
+    """The botocore config of every client the spawner makes: retry mode and attempts, a pool per thread."""
+    if mode not in RETRY_MODES:
+        raise ValueError(f"retry mode {mode!r} is not one of {', '.join(RETRY_MODES)}")
+    return Config(retries={"mode": mode, "max_attempts": max(1, max_attempts)}, max_pool_connections=THREADS)
+
+
+def make_client(region: str | None, *, max_attempts: int, mode: str = "standard") -> Any:
+    """A new ECS client with `client_config`. Blocking (it loads botocore's service model): call it in a thread.
+
+    boto3's default session is not safe to use from several threads at once, so each client gets its own
+    session, made under a lock.
+    """
+    with _client_lock:
+        session = boto3.session.Session(region_name=region)
+        return session.client("ecs", config=client_config(max_attempts=max_attempts, mode=mode))
 
 
 def error_code(exc: BaseException) -> str:
@@ -43,12 +74,19 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+class _Status:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Throttling, server-side and network errors: try again later, never conclude anything."""
+    """What botocore's retry modes would retry: throttling, transient codes, 5xx, connection errors."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
-        return error_code(exc) in THROTTLING_CODES or status >= 500 or status == 429
-    return isinstance(exc, (BotoConnectionError, BotoCoreError, TimeoutError))
+        context = standard.RetryContext(attempt_number=1, parsed_response=exc.response, http_response=_Status(status))
+    else:
+        context = standard.RetryContext(attempt_number=1, caught_exception=exc)
+    return bool(_retryable.is_retryable(context))
 
 
 def is_task_not_found(exc: BaseException) -> bool:
@@ -61,18 +99,36 @@ def is_task_not_found(exc: BaseException) -> bool:
     )
 
 
-async def with_retries(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kwargs: Any) -> Any:
-    """`call()` with retries on transient errors (exponential backoff); other errors go up at once."""
-    return await call(functools.partial(retry_sync, fn, attempts=attempts, backoff=backoff), **kwargs)
+async def retry_transient(
+    fn: Callable[..., Any], /, *, timeout: float, start_wait: float, max_wait: float = 5.0, **kwargs: Any
+) -> Any:
+    """`call()` again, with JupyterHub's exponential_backoff, while botocore's retries end in a transient error.
 
+    `fn` is called with the same `kwargs` every time (RunTask's clientToken makes a repeat start nothing
+    new). A non-transient error goes up at once; after `timeout` seconds the last transient error goes up.
+    """
+    last: list[BaseException] = []
 
-def retry_sync(fn: Callable[..., Any], /, *, attempts: int, backoff: float, **kwargs: Any) -> Any:
-    """Retry `fn` on transient errors, sleeping in the (worker) thread it runs in."""
-    for attempt in range(attempts):
+    async def attempt() -> tuple[Any] | None:
         try:
-            return fn(**kwargs)
+            return (await call(fn, **kwargs),)  # a 1-tuple: truthy even for an empty reply
         except Exception as exc:
-            if attempt == attempts - 1 or not is_transient(exc):
+            if not is_transient(exc):
                 raise
-            time.sleep(backoff * (2**attempt))
-    raise AssertionError("unreachable")
+            last[:] = [exc]
+            return None
+
+    try:
+        done = await exponential_backoff(
+            attempt,
+            "retries ran out",
+            start_wait=start_wait,
+            max_wait=max_wait,
+            timeout=max(0.0, timeout),
+            timeout_tolerance=0,
+        )
+    except TimeoutError:
+        if last:
+            raise last[0] from None
+        raise
+    return done[0]

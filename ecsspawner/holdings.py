@@ -7,10 +7,17 @@ Three sources, because each misses something:
 - the in-flight registry: a spawn whose RunTask has not answered yet, or whose
   spawner was dropped while RunTask was still running.
 `user.spawners` is iterated, never indexed: indexing creates spawners.
+
+The database read is synchronous SQLAlchemy and grows with the number of
+servers, so `read_hub_holdings` runs it in a worker thread with a session of its
+own (the hub's session belongs to the event loop's thread). The in-memory parts
+are read on the loop, first: a spawner's state is in memory before it is in the
+database, so a server moving from one to the other is seen in one of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,4 +84,36 @@ def database_states(db: Any) -> list[TaskState]:
 
 
 def hub_holdings(*, users: Any, db: Any, in_flight: InFlight) -> Holdings:
+    """All three sources, read here and now (blocking on the database): `read_hub_holdings` for the loop."""
     return Holdings.of(loaded_states(users)) | Holdings.of(database_states(db)) | in_flight.holdings()
+
+
+def shares_one_connection(engine: Any) -> bool:
+    """One DBAPI connection for the whole process (in-memory SQLite): a second session would share it."""
+    from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+    return isinstance(getattr(engine, "pool", None), (StaticPool, SingletonThreadPool))
+
+
+def database_states_in_own_session(engine: Any) -> list[TaskState]:
+    """`database_states` through a new session of `engine`: safe in a worker thread."""
+    from sqlalchemy.orm import Session
+
+    with Session(bind=engine) as session:
+        return database_states(session)
+
+
+async def read_hub_holdings(*, users: Any, db: Any, in_flight: InFlight) -> Holdings:
+    """`hub_holdings` without blocking the event loop: the database is read in a worker thread.
+
+    Except on a database with one shared connection (in-memory SQLite, used by test hubs), where a
+    second session would share, and on closing roll back, the hub session's connection: there the
+    read stays on the loop, as JupyterHub's own reads do.
+    """
+    memory = Holdings.of(loaded_states(users)) | in_flight.holdings()
+    engine = db.get_bind()
+    if shares_one_connection(engine):
+        saved = database_states(db)
+    else:
+        saved = await asyncio.to_thread(database_states_in_own_session, engine)
+    return memory | Holdings.of(saved)

@@ -159,6 +159,7 @@ class TaskReader:
 
 
 _shared: dict[tuple, TaskReader] = {}
+_making: dict[tuple, asyncio.Future] = {}
 
 
 def shared_reader(
@@ -171,6 +172,30 @@ def shared_reader(
     return reader
 
 
+async def open_shared_reader(
+    key: tuple, make_client: Callable[[], Any], cluster: str, ttl: float, *, log: logging.Logger = log
+) -> TaskReader:
+    """`shared_reader`, with the client made in a worker thread: one client however many spawns ask at once."""
+    reader = _shared.get(key)
+    if reader is not None:
+        return reader
+    making = _making.get(key)
+    if making is None:
+        making = _making[key] = asyncio.ensure_future(aws.call(make_client))
+    try:
+        client = await asyncio.shield(making)
+    finally:
+        if making.done() and _making.get(key) is making:
+            del _making[key]  # made (a failure is tried again by the next caller)
+    return _shared.setdefault(key, TaskReader(client=client, cluster=cluster, ttl=ttl, log=log))
+
+
+def existing_reader(key: tuple) -> TaskReader | None:
+    """The shared reader for `key` if one was made (never makes one)."""
+    return _shared.get(key)
+
+
 def reset_shared() -> None:
     """Forget every shared reader (tests start each case with a new AWS mock)."""
     _shared.clear()
+    _making.clear()

@@ -18,8 +18,9 @@ servers JupyterHub stopped (pending.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,7 +52,7 @@ class OrphanReaper:
     client: Any
     cluster: str
     hub_id: str
-    holdings: Callable[[], Holdings]
+    holdings: Callable[[], Holdings | Awaitable[Holdings]]  # awaitable: read off the loop (read_hub_holdings)
     min_age: float
     dry_run: bool = False
     now: Callable[[], datetime] = _utcnow
@@ -71,7 +72,7 @@ class OrphanReaper:
         try:
             arns = await aws.call(self._list_running)
             described = await TaskReader(client=self.client, cluster=self.cluster, log=self.log).describe_now(arns)
-            held = self.holdings()  # read after listing: a task listed above was launched before this
+            held = await _maybe_await(self.holdings())  # read after listing: a task listed above was launched before
             install = self.install_id()
         except Exception as exc:
             self._suspects.clear()
@@ -112,10 +113,8 @@ class OrphanReaper:
         decisions = []
         for entry in self.pending.entries():
             try:
-                await aws.with_retries(
+                await aws.call(  # botocore retries it; a failure waits for the next sweep
                     self.client.stop_task,
-                    attempts=3,
-                    backoff=0.5,
                     cluster=entry.cluster,
                     task=entry.arn,
                     reason=f"JupyterHub {self.hub_id}: {entry.reason} (retried)"[:255],
@@ -159,10 +158,8 @@ class OrphanReaper:
         if self.dry_run:
             return Decision(arn, "would-stop", f"dry run; {detail}")
         try:
-            await aws.with_retries(
+            await aws.call(  # botocore retries it
                 self.client.stop_task,
-                attempts=3,
-                backoff=0.5,
                 cluster=self.cluster,
                 task=arn,
                 reason=f"JupyterHub {self.hub_id}: orphan (held by no server)",
@@ -179,11 +176,18 @@ class OrphanReaper:
         return [arn for page in pages for arn in page.get("taskArns", [])]
 
 
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 _running: dict[str, asyncio.Task] = {}
 
 
 def ensure_periodic(hub_id: str, reaper_factory: Callable[[], OrphanReaper], interval: float) -> asyncio.Task | None:
-    """Start the hub's single sweep loop on the running event loop unless it already runs."""
+    """Start the hub's single sweep loop on the running event loop unless it already runs.
+
+    The reaper (and its boto3 client, which takes a worker thread ~0.1 s to make) is built in a worker thread.
+    """
     task = _running.get(hub_id)
     if task is not None and not task.done():
         return task
@@ -191,9 +195,14 @@ def ensure_periodic(hub_id: str, reaper_factory: Callable[[], OrphanReaper], int
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    reaper = reaper_factory()
 
     async def run() -> None:
+        try:
+            reaper = await asyncio.to_thread(reaper_factory)
+        except Exception:
+            log.exception("orphan reaper for hub %s: cannot be built; no sweeps", hub_id)
+            return
+        reaper.log.info("orphan reaper for hub %s: every %.0f s, dry_run=%s", hub_id, interval, reaper.dry_run)
         while True:
             await asyncio.sleep(interval)
             try:
@@ -202,7 +211,6 @@ def ensure_periodic(hub_id: str, reaper_factory: Callable[[], OrphanReaper], int
                 reaper.log.exception("orphan reaper: unexpected error")
 
     _running[hub_id] = task = loop.create_task(run(), name=f"ecsspawner-reaper-{hub_id}")
-    reaper.log.info("orphan reaper for hub %s: every %.0f s, dry_run=%s", hub_id, interval, reaper.dry_run)
     return task
 
 

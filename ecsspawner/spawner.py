@@ -20,15 +20,14 @@ from collections.abc import Callable as CallableType
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
-from traitlets import Bool, Callable, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Callable, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
 from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, records, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
-from ecsspawner.holdings import InFlight, hub_holdings
+from ecsspawner.holdings import InFlight, read_hub_holdings
 from ecsspawner.identity import (
     TAG_HUB,
     ServerIdentity,
@@ -39,7 +38,7 @@ from ecsspawner.identity import (
     tags_of,
 )
 from ecsspawner.pending import pending_stops_for
-from ecsspawner.reader import TaskReader, shared_reader
+from ecsspawner.reader import TaskReader, existing_reader, open_shared_reader, shared_reader
 from ecsspawner.state import TaskState
 from hubspec import Catalog, load_catalog
 from hubspec.errors import SpecErrors
@@ -51,9 +50,13 @@ _background: set[asyncio.Future] = set()
 
 
 @functools.cache
-def boto3_ecs_factory(region: str | None) -> CallableType[[], Any]:
-    """One factory object per region, so every spawner of a hub maps to the same shared reader."""
-    return functools.partial(boto3.client, "ecs", region_name=region)
+def boto3_ecs_factory(region: str | None, max_attempts: int = 5, mode: str = "standard") -> CallableType[[], Any]:
+    """One factory object per region and retry setting, so every spawner of a hub maps to the same shared reader.
+
+    Its clients retry with botocore's own retry mode (aws.client_config). Calling it blocks: the spawner
+    calls it in a worker thread.
+    """
+    return functools.partial(aws.make_client, region, max_attempts=max_attempts, mode=mode)
 
 
 def in_flight_for(hub_id: str) -> InFlight:
@@ -91,9 +94,13 @@ class ECSSpawner(Spawner):
     container_name = Unicode(
         "", help="Container that gets the hub's environment; default: the first essential one."
     ).tag(config=True)
-    client_factory = Callable(help="Zero-argument callable returning a boto3 ECS client (tests inject moto's).").tag(
-        config=True
-    )
+    client_factory = Callable(
+        help="""Zero-argument callable returning a boto3 ECS client (tests inject moto's).
+
+        Called in a worker thread, once per hub, region and cluster (and once for the reaper). The default
+        makes clients whose botocore retry mode is `retry_mode` with `stop_attempts` attempts; a client
+        you supply retries as its own botocore Config says (give it `ecsspawner.aws.client_config(...)`).""",
+    ).tag(config=True)
     start_poll_interval = Float(2.0, help="Seconds between task reads while starting.").tag(config=True)
     start_deadline_margin = Float(
         3.0,
@@ -111,10 +118,36 @@ class ECSSpawner(Spawner):
     missing_grace = Float(
         60.0, help="Seconds after RunTask during which an unknown (MISSING) task counts as starting."
     ).tag(config=True)
-    stop_attempts = Int(5, help="Attempts of RunTask/StopTask/ListTasks on throttling and transient errors.").tag(
-        config=True
-    )
-    retry_backoff = Float(1.0, help="First retry delay in seconds (doubles each time).").tag(config=True)
+    stop_attempts = Int(
+        5,
+        help="""Attempts per ECS call: botocore's `max_attempts` on the default client (every call, not only StopTask).
+
+        botocore retries throttling (ThrottlingException ...), transient codes, HTTP 5xx and connection
+        errors itself, in a worker thread, with exponential backoff and full jitter (a random wait of up
+        to 1, 2, 4 ... s after throttling, 0.05, 0.1, 0.2 ... s after other errors, at most 20 s), and stops
+        early when its per-client retry quota runs out (many calls failing at once). A StopTask that still
+        fails is counted and left to the reaper, which retries it every sweep; RunTask is retried by
+        start() (retry_backoff); a poll that fails keeps the server and asks again next round.""",
+    ).tag(config=True)
+    retry_mode = Enum(
+        list(aws.RETRY_MODES),
+        "standard",
+        help="""botocore retry mode of the default client: "standard" or "adaptive".
+
+        "adaptive" adds botocore's client-side rate limiter: once ECS throttles any call, every call of
+        that client (polls and stops too, one client per hub and cluster) waits for a token. benchmarks/
+        spawn_load.py measures both.""",
+    ).tag(config=True)
+    retry_backoff = Float(
+        1.0,
+        help="""First (largest random) wait of start()'s own RunTask retry, in seconds.
+
+        RunTask is the call a spawn cannot do without: when botocore's retries end in throttling or another
+        transient error, start() tries again with JupyterHub's exponential_backoff (random waits between 0
+        and retry_backoff, 2x, 4x ..., at most 5 s; the event loop sleeps, no thread is held) until
+        start_timeout is about to run out, and then reports the last error. Every attempt sends the same
+        clientToken (the spawn id), so ECS starts at most one task per spawn.""",
+    ).tag(config=True)
     reaper_interval = Float(300.0, help="Seconds between orphan sweeps; 0 disables the reaper.").tag(config=True)
     reaper_margin = Float(120.0, help="A task must be older than start_timeout + this to be reaped.").tag(config=True)
     reaper_dry_run = Bool(False, help="Log and count what the reaper would stop, stop nothing.").tag(config=True)
@@ -162,7 +195,7 @@ class ECSSpawner(Spawner):
 
     @default("client_factory")
     def _default_client_factory(self):
-        return boto3_ecs_factory(self.region)
+        return boto3_ecs_factory(self.region, self.stop_attempts, self.retry_mode)
 
     @validate("prefix", "hub_id")
     def _check_name(self, proposal):
@@ -228,9 +261,20 @@ class ECSSpawner(Spawner):
 
     @property
     def reader(self) -> TaskReader:
+        """The hub-wide reader (made by `_open_reader()` off the loop; made here, blocking, only if it was not)."""
         cluster = self.task_cluster or self.cluster
-        key = (self.hub_id, self.region, cluster, id(self.client_factory))
-        return shared_reader(key, self.client_factory, cluster, self.describe_cache_ttl, log=self.log)
+        return shared_reader(self._reader_key, self.client_factory, cluster, self.describe_cache_ttl, log=self.log)
+
+    @property
+    def _reader_key(self) -> tuple:
+        return (self.hub_id, self.region, self.task_cluster or self.cluster, id(self.client_factory))
+
+    async def _open_reader(self) -> TaskReader:
+        """The hub-wide reader, its boto3 client made in a worker thread (it loads botocore's model: ~0.1 s)."""
+        cluster = self.task_cluster or self.cluster
+        return await open_shared_reader(
+            self._reader_key, self.client_factory, cluster, self.describe_cache_ttl, log=self.log
+        )
 
     def _check_config(self) -> None:
         missing = [
@@ -262,8 +306,8 @@ class ECSSpawner(Spawner):
         super().clear_state()
         self._progress, self._start_done = [], False
         self._ended = None
-        if self.task_arn:
-            self.reader.forget(self.task_arn)
+        if self.task_arn and (known := existing_reader(self._reader_key)) is not None:
+            known.forget(self.task_arn)
         if self.spawn_id:
             bootstrap.CODES.revoke(self.spawn_id)  # an unspent code of an ended spawn fetches nothing
         if self.spawn_id and not self._run_pending():
@@ -311,11 +355,12 @@ class ECSSpawner(Spawner):
         self._spawn_record = self._new_spawn_record(choice, spawn_id)
         try:
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
+            await self._open_reader()
             await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
-            arn = await self._run_task(choice, spawn_id)
-            self._spawn_record.launched()
             margin = min(self.start_deadline_margin, self.start_timeout / 4)
             deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
+            arn = await self._run_task(choice, spawn_id, retry_until=min(deadline, began + self.start_timeout))
+            self._spawn_record.launched()
             ready = await self._wait_until_ready(choice, arn, deadline)
             self._spawn_record.finish(None)
             return ready
@@ -328,7 +373,7 @@ class ECSSpawner(Spawner):
             if not self._run_pending():
                 registry.end(spawn_id)  # from here the spawner's state (memory, then DB) holds the task
 
-    async def _run_task(self, choice: options.Choice, spawn_id: str) -> str:
+    async def _run_task(self, choice: options.Choice, spawn_id: str, *, retry_until: float = 0.0) -> str:
         client = self.reader.client
         container = self.container_name or await self._first_essential(choice.family)
         env = {k: str(v) for k, v in self.get_env().items()}
@@ -349,7 +394,7 @@ class ECSSpawner(Spawner):
             "securityGroups": list(self.security_groups),
             "assignPublicIp": "ENABLED" if self.assign_public_ip else "DISABLED",
         }
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             cluster=self.cluster,
             taskDefinition=choice.family,
             launchType="FARGATE",
@@ -361,11 +406,10 @@ class ECSSpawner(Spawner):
             networkConfiguration={"awsvpcConfiguration": network},
             overrides=container_overrides,
         )
-        loop = asyncio.get_running_loop()
-        run = functools.partial(
-            aws.retry_sync, client.run_task, attempts=self.stop_attempts, backoff=self.retry_backoff, **kwargs
+        retry = aws.retry_transient(
+            client.run_task, timeout=retry_until - time.monotonic(), start_wait=self.retry_backoff, **kwargs
         )
-        self._run_future = future = loop.run_in_executor(None, run)
+        self._run_future = future = asyncio.ensure_future(retry)
         # Runs even if start() is cancelled by start_timeout while RunTask is in flight.
         future.add_done_callback(lambda f: self._record_run(spawn_id, f))
         try:
@@ -532,7 +576,7 @@ class ECSSpawner(Spawner):
         return status
 
     async def _read_task_status(self, arn: str) -> int | None:
-        lookup = await self.reader.get(arn)
+        lookup = await (await self._open_reader()).get(arn)
         if lookup.error:
             metrics.POLL_RESULTS.labels("aws-error").inc()
             self.log.warning("%s: cannot read task %s (%s); keeping it", self._log_name, arn, lookup.error)
@@ -578,18 +622,11 @@ class ECSSpawner(Spawner):
             await self._stop_own_tasks(reason="stopped by JupyterHub before RunTask answered", caller="stop")
 
     async def _stop_task(self, arn: str, reason: str, *, caller: str = "stop") -> None:
-        """StopTask with retries; a failure is counted, logged and left to the reaper's retry list, then raised."""
-        client = self.reader.client
+        """StopTask (botocore retries it); a failure is counted, logged and left to the reaper's retry list, then raised."""
+        client = (await self._open_reader()).client
         cluster = self.task_cluster or self.cluster
         try:
-            await aws.with_retries(
-                client.stop_task,
-                attempts=self.stop_attempts,
-                backoff=self.retry_backoff,
-                cluster=cluster,
-                task=arn,
-                reason=reason[:255],
-            )
+            await aws.call(client.stop_task, cluster=cluster, task=arn, reason=reason[:255])
         except Exception as exc:
             if not aws.is_task_not_found(exc):
                 self._stop_failed(arn, cluster, reason, caller, exc)
@@ -648,14 +685,9 @@ class ECSSpawner(Spawner):
 
     async def _stop_own_tasks(self, reason: str, *, caller: str) -> None:
         """Stop running tasks with this server's startedBy key (and this hub's tag): never another server's."""
-        client, ident = self.reader.client, self.identity
-        reply = await aws.with_retries(
-            client.list_tasks,
-            attempts=self.stop_attempts,
-            backoff=self.retry_backoff,
-            cluster=self.cluster,
-            startedBy=ident.started_by,
-            desiredStatus="RUNNING",
+        client, ident = (await self._open_reader()).client, self.identity
+        reply = await aws.call(
+            client.list_tasks, cluster=self.cluster, startedBy=ident.started_by, desiredStatus="RUNNING"
         )
         arns = reply.get("taskArns", [])
         if not arns:
@@ -712,7 +744,7 @@ class ECSSpawner(Spawner):
             client=self.client_factory(),
             cluster=self.cluster,
             hub_id=self.hub_id,
-            holdings=lambda: hub_holdings(users=users, db=db, in_flight=registry),
+            holdings=functools.partial(read_hub_holdings, users=users, db=db, in_flight=registry),
             min_age=self.start_timeout + self.reaper_margin,
             dry_run=self.reaper_dry_run,
             log=self.log,

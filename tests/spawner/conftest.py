@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.retries import standard
 from botocore.stub import Stubber
 from jupyterhub import orm
 from jupyterhub.objects import Hub
@@ -27,6 +30,7 @@ from moto.moto_api import state_manager
 from traitlets.config import Config
 
 from ecsspawner import ECSSpawner, pending, reader, reaper
+from ecsspawner import aws as aws_calls
 from ecsspawner import spawner as spawner_module
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 from tests.moto_families import register_families
@@ -56,6 +60,35 @@ class Aws:
         client = boto3.client("ecs", region_name=REGION)
         return client, Stubber(client)
 
+    def scripted(self, operation: str, replies: list[tuple[int, dict]]) -> tuple[Any, list[dict]]:
+        """A client as the spawner's default factory makes it (botocore retry mode and all), whose next
+        `operation` requests get `replies` (HTTP status, JSON body) as if from ECS, then moto's answers.
+
+        Stubber answers before botocore's retry loop; this answers inside it (before-send), so botocore's
+        own retries see each reply. Returns the client and the list of request bodies sent.
+        """
+        client = aws_calls.make_client(REGION, max_attempts=5)
+        sent: list[dict] = []
+        queue = list(replies)
+        urls: list[str] = []
+
+        def reply(request: Any, **_: Any) -> AWSResponse | None:
+            target = request.headers.get("X-Amz-Target", b"")
+            if (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2] != operation:
+                return None
+            sent.append(json.loads(request.body or b"{}"))
+            if request.url == _PASS:  # botocore retries the same request object: give moto its URL back
+                request.url = urls.pop()
+            if not queue:
+                return None  # on to moto
+            status, body = queue.pop(0)
+            urls.append(request.url)
+            request.url = _PASS  # moto's handler, which runs too, passes on this URL: the reply is ours
+            return AWSResponse(urls[-1], status, {}, _Raw(json.dumps(body).encode()))
+
+        client.meta.events.register_first("before-send", reply)  # ahead of moto's own before-send handler
+        return client, sent
+
     @property
     def backend(self) -> Any:
         return ecs_backends[ACCOUNT][REGION]
@@ -80,6 +113,37 @@ class Aws:
         task.last_status = task.desired_status = "STOPPED"
         task.stop_code, task.stopped_reason = "EssentialContainerExited", reason
         task.containers[0].exitCode = exit_code
+
+
+_PASS = "http://127.0.0.1:9/scripted"  # never sent: a scripted reply answers first
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def ecs_error(code: str, message: str = "") -> dict:
+    """An ECS JSON error body, as botocore parses it."""
+    return {"__type": code, "message": message}
+
+
+@pytest.fixture(autouse=True)
+def _no_botocore_sleep(monkeypatch):
+    """botocore's retry backoff, without the wait (tests check which calls are retried, not how long)."""
+    waits: list[float] = []
+
+    real = standard.ExponentialBackoff.delay_amount
+
+    def delay_amount(self: Any, context: Any) -> float:
+        waits.append(real(self, context))
+        return 0.0
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", delay_amount)
+    return waits
 
 
 @pytest.fixture(scope="module")

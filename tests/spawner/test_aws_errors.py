@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecsspawner.reader import TaskReader
+from tests.spawner.conftest import ecs_error
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:task/hub-cluster/0123456789abcdef0123456789abcdef"
 
@@ -70,17 +71,17 @@ def test_stop_of_a_task_ecs_no_longer_knows_succeeds(hub, aws):
 
 
 def test_stop_retries_transient_errors_until_stopped(hub, aws):
-    client, stub = aws.stubbed()
-    stub.add_client_error("stop_task", service_error_code="ThrottlingException", http_status_code=400)
-    stub.add_client_error("stop_task", service_error_code="ServerException", http_status_code=500)
-    stub.add_response(
-        "stop_task",
-        {"task": {"taskArn": ARN, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}},
-        expected_params={"cluster": aws.cluster, "task": ARN, "reason": "stopped by JupyterHub"},
+    """botocore's retry mode (the default client's) retries StopTask; the errors come from inside its retry loop."""
+    client, sent = aws.scripted(
+        "StopTask",
+        [
+            (400, ecs_error("ThrottlingException", "Rate exceeded")),
+            (500, ecs_error("ServerException")),
+            (200, {"task": {"taskArn": ARN, "lastStatus": "RUNNING", "desiredStatus": "STOPPED"}}),
+        ],
     )
-    with stub:
-        asyncio.run(loaded_spawner(hub, aws, client).stop())
-        stub.assert_no_pending_responses()
+    asyncio.run(loaded_spawner(hub, aws, client).stop())
+    assert sent == [{"cluster": aws.cluster, "task": ARN, "reason": "stopped by JupyterHub"}] * 3
 
 
 def test_stop_reports_an_error_that_retrying_cannot_fix(hub, aws):

@@ -222,3 +222,23 @@ def test_stop_with_a_spawn_id_but_no_arn_stops_the_servers_task(hub, aws):
 
     arn = run(scenario())
     assert aws.task(arn).last_status == "STOPPED"
+
+
+def _throttled(n: int) -> list:
+    return [(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})] * n
+
+
+def test_runtask_retried_inside_botocore_and_by_start_keeps_one_client_token_and_starts_one_task(hub, aws):
+    """6 throttled RunTasks: botocore's retry mode (5 attempts) gives up, start()'s exponential_backoff tries again.
+
+    Every request body carries the spawn id as clientToken, and the spawn ends with one task.
+    """
+    client, sent = aws.scripted("RunTask", _throttled(6))
+    hub_ = hub
+    user = hub_.user("hal")
+    spawner = hub_.spawner(user, "")
+    spawner.client_factory = lambda: client
+    spawner = run(hub_.spawn(user, "", {"service": "lab"}))
+    assert len(sent) == 7  # 5 botocore attempts, then start()'s retry: 1 throttled + 1 answered by moto
+    assert {body["clientToken"] for body in sent} == {spawner.spawn_id}
+    assert [a for a in aws.running() if aws.task(a).started_by == spawner.identity.started_by] == [spawner.task_arn]
