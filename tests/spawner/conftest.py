@@ -146,9 +146,9 @@ def _no_botocore_sleep(monkeypatch):
     return waits
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _moto():
-    """One mock per test module: moto's EC2 set-up costs seconds, clusters cost nothing."""
+    """One mock for the whole session: moto's EC2 set-up costs seconds, clusters cost nothing (each test gets its own)."""
     state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
