@@ -291,6 +291,21 @@ def probe_targets(command: str) -> list[tuple[str, int]]:
     return list(dict.fromkeys(t for t in targets if t is not None))
 
 
+def malformed_urls(command: str) -> list[str]:
+    """URLs in the shell line whose host or port does not parse (`http://[x/`, `http://h:99999/`)."""
+    out = []
+    for url in read_shell_line(command).urls:
+        m = _AUTHORITY.match(url if "://" in url else "http://" + url)
+        if m is None or "$" in m[2]:
+            continue  # no authority to judge, or a variable decides it
+        try:
+            parts = urlsplit(f"{m[1].lower()}://{m[2]}")
+            _ = parts.port
+        except ValueError:
+            out.append(url)
+    return out
+
+
 def probe_ports(command: str) -> list[int]:
     """Ports on this container a custom shell line probes (`http://127.0.0.1:8071/...`, `localhost:3000`)."""
     return [port for host, port in probe_targets(command) if is_this_container(host)]
@@ -329,6 +344,17 @@ def _custom_command_rules(spec: ServiceSpec) -> list[Finding]:
                 )
             )
     allowed = {spec.port} | ({hc.health_check_port} if hc.health_check_port else set())
+    for url in malformed_urls(command):
+        out.append(
+            _finding(
+                spec,
+                "HC010",
+                where,
+                f"probes {url!r}, which is not a URL curl can connect to (its host or port does not parse), "
+                "so the check can never pass",
+                "use http://127.0.0.1:<port>/...",
+            )
+        )
     for host, port in probe_targets(command):
         if not is_this_container(host):
             out.append(

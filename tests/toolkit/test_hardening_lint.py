@@ -31,4 +31,14 @@ def test_a_url_python_cannot_split_is_no_traceback(tmp_path, capsys) -> None:
         "  custom_health_command: curl -fsS --max-time 9 http://[x/health || exit 1\n"
     )
     code = cli.main(["check", "--services-dir", str(tmp_path / "services"), "--sizes-file", str(FIXTURE_SIZES)])
-    assert code in (0, 1) and "Traceback" not in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    assert "error HC010: probes 'http://[x/health', which is not a URL curl can connect to" in out
+
+
+def test_a_port_out_of_range_is_hc010(make_spec) -> None:
+    from hubspec.lint import lint_service
+
+    spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://127.0.0.1:99999/health")
+    [finding] = [f for f in lint_service(spec) if f.rule == "HC010"]
+    assert "not a URL curl can connect to" in finding.message
