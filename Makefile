@@ -29,9 +29,10 @@ synth: setup
 	cdk synth --quiet
 	@ls cdk.out/*.template.json
 
-## The quality gate, the fast suite, then the end-to-end tests (real hub, wheel install, documented workflows).
+## The quality gate, the fast suite (one worker per core), then the end-to-end tests one at a time
+## (real hub, wheel install, documented workflows).
 test: setup lint
-	$(VENV)/bin/python -m pytest -q -m "not e2e"
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope -m "not e2e"
 	$(VENV)/bin/python -m pytest -q -m e2e
 
 ## ruff (lint + format) and mypy (strict on the plain spec package `hubspec`).
