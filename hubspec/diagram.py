@@ -121,18 +121,9 @@ def report_diagrams(spec: ServiceSpec, *, ready: float, ok_seconds: float) -> li
 
 
 def _phases(behaviour: Behaviour, until: float) -> list[tuple[float, str]]:
-    """(start, mode) of each phase up to `until`, flapping repeated, equal neighbours merged."""
+    """(start, mode) of each phase before `until`, flapping repeated, equal neighbours merged."""
     out: list[tuple[float, str]] = []
-    period = behaviour.period
-    cycle = 0
-    while True:
-        base = cycle * period if period else 0.0
-        for start, mode in behaviour.phases:
-            at = base + max(0.0, start)
-            if at >= until:
-                return out
-            if not out or out[-1][1] != mode:
-                out.append((at, mode))
-        if not period:
-            return out
-        cycle += 1
+    for at, mode in behaviour.phase_changes(until):
+        if at < until and (not out or out[-1][1] != mode):
+            out.append((at, mode))
+    return out

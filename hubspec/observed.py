@@ -32,7 +32,9 @@ from hubspec.liveprobe import add_catalog_options, catalog_paths
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
 from hubspec.timing import timings
-from hubspec.yamlsource import display_name
+from hubspec.yamlsource import display_name, file_problem, read_text
+
+MAX_RECORDS_BYTES = 256 * 1024 * 1024  # about a million spawn records
 
 RECORD_KIND = "ecsspawner.spawn"
 RECORD_VERSION = 1
@@ -65,26 +67,22 @@ def looks_like_records(path: Path) -> bool:
     """A `.jsonl` file, or one whose first non-empty line is a JSON object with a `record` field."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return True
+    if file_problem(path, max_bytes=MAX_RECORDS_BYTES) is not None:
+        return False  # not a readable regular file: the samples reader says why
     try:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    data = json.loads(line)
-                    return isinstance(data, dict) and "record" in data
-    except (OSError, UnicodeDecodeError, ValueError):
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024).decode("utf-8", errors="replace")
+        first = next((line for line in head.splitlines() if line.strip()), "")
+        data = json.loads(first)
+    except (OSError, ValueError):
         return False
-    return False
+    return isinstance(data, dict) and "record" in data
 
 
 def read_records(path: Path) -> list[SpawnRecord]:
     """Every record of a JSON-lines file; each bad line is a `file:line: path: message` (all collected)."""
     name = display_name(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecErrors([SpecError(name, 1, "$", f"cannot read file: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError:
-        raise SpecErrors([SpecError(name, 1, "$", "file is not UTF-8 text")]) from None
+    text = read_text(path, max_bytes=MAX_RECORDS_BYTES, kind="a spawn records file")
     records: list[SpawnRecord] = []
     errors: list[SpecError] = []
     for number, line in enumerate(text.splitlines(), start=1):

@@ -8,7 +8,6 @@ the specs, never on the clock, so regenerating an unchanged tree is a no-op.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from hubspec.diagram import report_diagrams
@@ -291,7 +290,7 @@ def timeline_lines(spec: ServiceSpec, sim: Simulation, behaviour: Behaviour, *, 
         events.append((float(hc.start_period), 2, f"start_period ({hc.start_period} s) ends"))
     last = max([until] + [p.end for p in sim.probes])
     previous = None
-    for at, mode in _phase_changes(behaviour, last):
+    for at, mode in behaviour.phase_changes(last):
         if mode != previous:
             events.append((at, 1, _MODE_TEXT[mode]))
         previous = mode
@@ -318,19 +317,3 @@ def timeline_lines(spec: ServiceSpec, sim: Simulation, behaviour: Behaviour, *, 
     events.sort(key=lambda e: (e[0], e[1]))
     width = len(_s(max(e[0] for e in events)))
     return [f"{_s(at).rjust(width)}s  {text}" for at, _, text in events]
-
-
-def _phase_changes(behaviour: Behaviour, until: float) -> Iterator[tuple[float, str]]:
-    """(time, mode) at t = 0 and at every phase boundary up to `until` (flapping repeats)."""
-    period = behaviour.period
-    cycle = 0
-    while True:
-        base = cycle * period if period else 0.0
-        for start, mode in behaviour.phases:
-            at = base + max(0.0, start)
-            if at > until:
-                return
-            yield at, mode
-        if not period:
-            return
-        cycle += 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -100,6 +100,20 @@ class Behaviour:
             raise ValueError(f"phase modes must be among {MODES}")
         if self.ok_seconds < 0 or self.fail_seconds < 0:
             raise ValueError("probe durations cannot be negative")
+
+    def phase_changes(self, until: float) -> Iterator[tuple[float, str]]:
+        """(time, mode) at t = 0 and at every phase boundary up to `until` (flapping repeats)."""
+        cycle = 0
+        while True:
+            base = cycle * self.period if self.period else 0.0
+            for start, mode in self.phases:
+                at = base + max(0.0, start)
+                if at > until:
+                    return
+                yield at, mode
+            if not self.period:
+                return
+            cycle += 1
 
     def mode_at(self, t: float) -> str:
         if self.period:

@@ -35,7 +35,9 @@ from hubspec.liveprobe import add_catalog_options, catalog_paths, load_service
 from hubspec.loader import load_catalog, service_files
 from hubspec.model import ServiceSpec
 from hubspec.schema import health_check_ranges
-from hubspec.yamlsource import display_name, format_path, load_yaml
+from hubspec.yamlsource import display_name, format_path, load_yaml, read_text
+
+MAX_SAMPLES_BYTES = 16 * 1024 * 1024  # a few hundred thousand start-ups; /dev/zero and the like are refused
 
 P95 = 0.95
 FEW_SAMPLES = 20  # below this, the nearest-rank P95 is simply the largest sample
@@ -66,12 +68,7 @@ rules (the design notes' guidelines, within the ECS ranges):
 def read_samples(path: Path, *, column: str | None = None) -> tuple[float, ...]:
     """Start-up times in seconds from CSV or JSON; every bad value is a `file:line: path: message`."""
     name = display_name(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecErrors([SpecError(name, 1, "$", f"cannot read file: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError:
-        raise SpecErrors([SpecError(name, 1, "$", "file is not UTF-8 text")]) from None
+    text = read_text(path, max_bytes=MAX_SAMPLES_BYTES, kind="a samples file")
     if text.lstrip().startswith(("[", "{")):
         if column is not None:
             raise SpecErrors([SpecError(name, 1, "$", "--column applies to CSV files; this file is JSON")])

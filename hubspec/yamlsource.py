@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, NodeEvent
 
-from hubspec.errors import SpecError
+from hubspec.errors import SpecError, SpecErrors
 
 PathT = tuple[Any, ...]
 
@@ -81,8 +81,8 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def file_problem(path: Path) -> str | None:
-    """Why `path` is not a regular, readable spec file of acceptable size, or None."""
+def file_problem(path: Path, *, max_bytes: int = MAX_FILE_BYTES, kind: str = "a spec file") -> str | None:
+    """Why `path` is not a regular, readable file of at most `max_bytes`, or None."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -93,12 +93,31 @@ def file_problem(path: Path) -> str | None:
         return f"cannot read file: {exc.strerror or exc}"
     if stat.S_ISDIR(st.st_mode):
         return "is a directory; expected a file"
-    for test, kind in _FILE_KINDS:
+    for test, file_kind in _FILE_KINDS:
         if test(st.st_mode):
-            return f"is a {kind}, not a regular file"
-    if st.st_size > MAX_FILE_BYTES:
-        return f"file is {st.st_size} bytes; a spec file may have at most {MAX_FILE_BYTES}"
+            return f"is a {file_kind}, not a regular file"
+    if st.st_size > max_bytes:
+        return f"file is {st.st_size} bytes; {kind} may have at most {max_bytes}"
     return None
+
+
+def read_text(path: Path, *, max_bytes: int, kind: str) -> str:
+    """The UTF-8 text of a regular file of at most `max_bytes`; SpecErrors (`file:1: $: ...`) otherwise."""
+    name = display_name(path)
+    problem = file_problem(path, max_bytes=max_bytes, kind=kind)
+    if problem is None:
+        try:
+            with open(path, "rb") as stream:
+                raw = stream.read(max_bytes + 1)  # the file may have grown since it was checked
+            if len(raw) > max_bytes:
+                problem = f"file is more than {max_bytes} bytes; {kind} may have at most {max_bytes}"
+            else:
+                return raw.decode("utf-8")
+        except OSError as exc:
+            problem = f"cannot read file: {exc.strerror or exc}"
+        except UnicodeDecodeError:
+            problem = "file is not UTF-8 text"
+    raise SpecErrors([SpecError(name, 1, "$", problem)])
 
 
 def _plain(node: Any, path: PathT, lines: dict[PathT, int], budget: list[int]) -> Any:

@@ -145,3 +145,10 @@ def test_tune_record_errors_and_option_mix_ups(capsys, tmp_path):
     assert code == 1 and err.splitlines() == [
         f"{bad}:1: time_to_healthy_seconds: 'soon': expected null or a number of seconds >= 0"
     ]
+
+
+@pytest.mark.parametrize("argv", [["observed", "/dev/zero"], ["tune", "chat", "--samples", "/dev/zero"]])
+def test_an_endless_file_is_refused_not_read(capsys, argv):
+    """Reading /dev/zero (or sniffing its first line) would never end; both readers check the file first."""
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and err.startswith("/dev/zero:1: $: is a character device, not a regular file")
