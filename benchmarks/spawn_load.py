@@ -139,8 +139,7 @@ class HandKept:
 def setup_aws(port: int) -> tuple[str, str]:
     import boto3
 
-    from hubspec import load_catalog
-    from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+    from tests.moto_families import register_families
     from tests.spawner.conftest import PREFIX
 
     url = f"http://127.0.0.1:{port}"
@@ -150,18 +149,7 @@ def setup_aws(port: int) -> tuple[str, str]:
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
     ecs = boto3.client("ecs", region_name=REGION, endpoint_url=url)
-    catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
-    for service in catalog.services:
-        for size in service.sizes:
-            spec = catalog.sizes[size]
-            ecs.register_task_definition(
-                family=f"{PREFIX}-{service.name}-{size}",
-                networkMode="awsvpc",
-                requiresCompatibilities=["FARGATE"],
-                cpu=str(spec.cpu),
-                memory=str(spec.memory),
-                containerDefinitions=[{"name": "notebook", "image": service.image, "memory": spec.memory}],
-            )
+    register_families(ecs, PREFIX)
     return subnet, sg
 
 
