@@ -15,7 +15,8 @@ parses the same fields; the hub depends on hubspec, never the reverse):
 Times are seconds from RunTask's answer to the first read that showed the task
 RUNNING with a private IP, and to the first read that showed healthStatus HEALTHY,
 exactly as the metrics ecsspawner_time_to_running_seconds and
-ecsspawner_time_to_healthy_seconds measure them (so, too, late by up to one
+ecsspawner_time_to_healthy_seconds measure them (each record also counts once in
+ecsspawner_spawns_total{service, size, outcome}) (so, too, late by up to one
 `start_poll_interval`); null when the spawn never got there. `outcome` is `ready`,
 `failed` (then `reason` is the SpawnException's reason, e.g. task-stopped, unhealthy,
 start-deadline, aws-error) or `cancelled` (JupyterHub's start_timeout ended start()).
@@ -32,7 +33,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsspawner import taskview
+from ecsspawner import metrics, taskview
 
 RECORD_KIND = "ecsspawner.spawn"
 RECORD_VERSION = 1
@@ -126,6 +127,7 @@ class SpawnRecorder:
         try:
             record = self.record(error)
             line = json.dumps(record, sort_keys=False, separators=(", ", ": "), default=str)
+            metrics.SPAWNS.labels(record["service"], record["size"], record["outcome"]).inc()
         except Exception:  # a record must never turn a spawn's outcome into another error
             self.log.exception("ECSSpawner: could not build the spawn record")
             return None

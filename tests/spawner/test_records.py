@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from jupyterhub.spawner import SpawnException
+from prometheus_client import REGISTRY
 
 from ecsspawner.records import RECORD_KIND, RECORD_VERSION, SpawnRecorder
 from hubspec.tune import StartupStats
@@ -91,6 +92,18 @@ def make_spawn_records(hub_with, aws, path: Path) -> list[dict]:
 def spawn_records(hub_with, aws, tmp_path):
     path = tmp_path / "spawns.jsonl"
     return path, make_spawn_records(hub_with, aws, path)
+
+
+def spawns_counted(service: str, size: str, outcome: str) -> float:
+    labels = {"service": service, "size": size, "outcome": outcome}
+    return REGISTRY.get_sample_value("ecsspawner_spawns_total", labels) or 0.0
+
+
+def test_each_record_counts_once_in_the_spawns_metric_by_outcome(hub_with, aws, tmp_path):
+    keys = [("waiide", "small", "ready"), ("lab", "small", "ready"), ("chat", "small", "failed")]
+    before = {k: spawns_counted(*k) for k in keys}
+    make_spawn_records(hub_with, aws, tmp_path / "spawns.jsonl")
+    assert {k: spawns_counted(*k) - before[k] for k in keys} == {k: n for k, n in zip(keys, (3, 1, 1), strict=True)}
 
 
 def test_each_spawn_appends_one_record_with_times_outcome_and_stop_code(spawn_records, aws):
