@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from hubspec import lint, observed
+from hubspec import hubmetrics, lint, observed
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.liveprobe import add_catalog_options, catalog_paths, load_service
 from hubspec.loader import load_catalog, service_files
@@ -462,21 +462,39 @@ samples: CSV (one number per line, or a column: header allowed, choose with --co
   RUNNING. That over-estimates the server's start-up by the wait for the next passing probe (up to one
   interval) and under-estimates it by the spawner's lag in seeing RUNNING; services without
   prefer_ecs_health have no time to HEALTHY and give no samples.
+--from-metrics URL: the hub's /hub/metrics page (GET, no redirects followed, 10 s timeout; the token in
+  JUPYTERHUB_API_TOKEN is sent if set, as JupyterHub asks for one unless authenticate_prometheus is off).
+  Its ecsspawner_time_to_healthy_seconds histogram (service label SERVICE, size label --size, else all
+  sizes summed) gives one sample per observation at its bucket's upper bound, so the median and P95 are
+  upper bounds; they count from RunTask's answer, so they include provisioning and the image pull.
 
 --write validates the edited file with the loader and the lint rules first (no file is written if it
   does not load or has lint errors) and replaces it atomically.
 
-exit status: 0 proposal printed (and written with --write); 1 bad samples, invalid service files, or a
-  result that fails validation (nothing written); 2 usage error (unknown service, bad options).
+exit status: 0 proposal printed (and written with --write); 1 bad samples, invalid service files, a metrics
+  page that cannot be read (connection, HTTP status other than 200, no such histogram), or a result that
+  fails validation (nothing written); 2 usage error (unknown service, bad options, a URL that is not http(s)).
 """,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("service", help="service name (services/<name>.yaml)")
-    parser.add_argument(
-        "--samples", required=True, type=Path, metavar="FILE", help="observed start-up times in seconds, CSV or JSON"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--samples",
+        type=Path,
+        metavar="FILE",
+        help="observed start-up times in seconds: CSV, JSON, or the spawner's spawn records (JSON lines)",
+    )
+    source.add_argument(
+        "--from-metrics",
+        metavar="URL",
+        help=f"a hub's metrics page (http://HUB/hub/metrics): the {hubmetrics.METRIC} histogram, "
+        "each start-up at its bucket's upper bound",
     )
     parser.add_argument("--column", metavar="NAME|N", help="CSV column with the samples (header name or 1-based)")
-    parser.add_argument("--size", metavar="SIZE", help="spawn records only: take the samples of this size only")
+    parser.add_argument(
+        "--size", metavar="SIZE", help="spawn records and --from-metrics: take the samples of this size only"
+    )
     parser.add_argument("--write", action="store_true", help="edit the service file in place")
     add_catalog_options(parser)
     parser.set_defaults(func=tune_command)
@@ -493,27 +511,47 @@ def tune_command(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
-    records = observed.looks_like_records(args.samples)
-    if args.size is not None and not records:
-        print("error: --size applies to spawn records (JSON lines from the ECS spawner)", file=sys.stderr)
-        return 2
-    if args.column is not None and records:
-        print("error: --column applies to CSV files; this file holds spawn records", file=sys.stderr)
-        return 2
-    try:
-        if records:
-            samples = observed.startup_samples(
-                observed.read_records(args.samples), spec.name, args.size, display_name(args.samples)
+    if args.from_metrics is not None:
+        if args.column is not None:
+            print("error: --column applies to CSV files, not to --from-metrics", file=sys.stderr)
+            return 2
+        try:
+            hubmetrics.check_url(args.from_metrics)
+            text = hubmetrics.fetch(args.from_metrics, token=os.environ.get("JUPYTERHUB_API_TOKEN"))
+            histogram = hubmetrics.time_to_healthy_samples(
+                text, url=args.from_metrics, service=spec.name, size=args.size
             )
-        else:
-            samples = read_samples(args.samples, column=args.column)
-    except SpecErrors as exc:
-        _print_errors(exc)
-        return 1
+        except hubmetrics.MetricsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, hubmetrics.MetricsURLError) else 1
+        samples, source, source_notes = histogram.samples, args.from_metrics, histogram.notes()
+    else:
+        records = observed.looks_like_records(args.samples)
+        if args.size is not None and not records:
+            print(
+                "error: --size applies to spawn records (JSON lines from the ECS spawner) and --from-metrics",
+                file=sys.stderr,
+            )
+            return 2
+        if args.column is not None and records:
+            print("error: --column applies to CSV files; this file holds spawn records", file=sys.stderr)
+            return 2
+        try:
+            if records:
+                samples = observed.startup_samples(
+                    observed.read_records(args.samples), spec.name, args.size, display_name(args.samples)
+                )
+            else:
+                samples = read_samples(args.samples, column=args.column)
+        except SpecErrors as exc:
+            _print_errors(exc)
+            return 1
+        source, source_notes = display_name(args.samples), []
     proposal = propose(spec, samples)
+    proposal = replace(proposal, notes=(*source_notes, *proposal.notes))
     path = Path(spec.source.file)
     old = path.read_text(encoding="utf-8")
-    _print_proposal(spec, proposal, display_name(args.samples))
+    _print_proposal(spec, proposal, source)
     try:
         new = apply_values(old, proposal.values())
     except EditError as exc:
