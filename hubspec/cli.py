@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubspec import diagram, lint, report, results, timing
+from hubspec import diagram, lint, report, results, svgdiagram, timing
 from hubspec.errors import SpecErrors
 from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
@@ -152,11 +152,16 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     horizon = diagram.horizon(spec, behaviour)
     until = args.until if args.until is not None else horizon
     stop = () if args.until is not None else stop_at
-    if args.format == "mermaid":
+    if args.format in ("mermaid", "svg"):
         title = f"{spec.name} (I/T/R/S {hc.interval}/{hc.timeout}/{hc.retries}/{hc.start_period}) - {described}"
-        sys.stdout.write(
-            diagram.draw(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
-        )
+        if args.format == "mermaid":
+            picture = diagram.draw(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
+        else:
+            sims, shown = diagram.simulate_profiles(
+                spec, behaviour, profiles=profiles, until=args.until, stop_at=stop_at
+            )
+            picture = svgdiagram.svg_timeline(spec, sims, behaviour, title=title, until=shown)
+        sys.stdout.write(picture)
         return OK
     print(
         f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "
@@ -330,9 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tl.add_argument(
         "--format",
-        choices=("text", "mermaid"),
+        choices=("text", "mermaid", "svg"),
         default="text",
-        help="text (default) or a Mermaid gantt diagram: probes, start_period and status changes per profile",
+        help="text (default), a Mermaid gantt diagram, or a standalone SVG picture: probes, start_period "
+        "and status changes per profile",
     )
     tl.set_defaults(func=cmd_timeline)
 

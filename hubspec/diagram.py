@@ -15,9 +15,9 @@ from collections.abc import Mapping
 
 from hubspec.healthstate import HEALTHY, PROFILES, UNHEALTHY
 from hubspec.model import ServiceSpec
-from hubspec.timing import HANGS, REFUSED, Behaviour, Simulation, never_ready, ready_at, simulate
+from hubspec.timing import HANGS, REFUSED, Behaviour, ProbeRun, Simulation, never_ready, ready_at, simulate
 
-_MODE = {"up": "answers", "refused": "refuses connections", "hangs": "hangs"}
+MODE_TEXT = {"up": "answers", "refused": "refuses connections", "hangs": "hangs"}
 
 
 def _clock(seconds: float) -> str:
@@ -58,28 +58,37 @@ def mermaid_gantt(
         "    axisFormat %M:%S",
         "    section server",
     ]
-    phases = _phases(behaviour, last)
+    phases = server_phases(behaviour, last)
     for (start, mode), (end, _) in zip(phases, phases[1:] + [(last, "")], strict=True):
         if end > start:
             tag = "active" if mode == "up" else "crit"
-            lines.append(_bar(f"{_MODE[mode]} {_secs(start)}-{_secs(end)} s", start, end, tag))
+            lines.append(_bar(f"{MODE_TEXT[mode]} {_secs(start)}-{_secs(end)} s", start, end, tag))
     if hc.start_period > 0:
         lines.append(_bar(f"start_period 0-{hc.start_period} s", 0.0, float(hc.start_period), "done"))
     for profile, sim in sims.items():
         lines.append(f"    section {profile}")
         for p in sim.probes:
-            if p.passed:
-                result, tag = "passes", "active"
-            elif p.counted:
-                result, tag = f"fails {p.streak}/{hc.retries}", "crit"
-            else:
-                result, tag = "fails (not counted)", "done"
+            result, kind = probe_result(p, hc.retries)
+            tag = _PROBE_TAG[kind]
             when = f"at {_secs(p.start)} s" if p.end == p.start else f"{_secs(p.start)}-{_secs(p.end)} s"
             lines.append(_bar(f"probe {p.number} {when} {result}", p.start, p.end, tag))
         for at, status in sim.changes:
             if status in (HEALTHY, UNHEALTHY):
                 lines.append(f"    {status.upper()} at {_secs(at)} s :milestone, {_clock(at)}, 0s")
     return "\n".join(lines) + "\n"
+
+
+PASSED, COUNTED, NOT_COUNTED = "passed", "counted", "not-counted"
+_PROBE_TAG = {PASSED: "active", COUNTED: "crit", NOT_COUNTED: "done"}
+
+
+def probe_result(probe: ProbeRun, retries: int) -> tuple[str, str]:
+    """(what the probe did, in words; its kind: passed, counted failure, failure that did not count)."""
+    if probe.passed:
+        return "passes", PASSED
+    if probe.counted:
+        return f"fails {probe.streak}/{retries}", COUNTED
+    return "fails (not counted)", NOT_COUNTED
 
 
 def horizon(spec: ServiceSpec, behaviour: Behaviour) -> float:
@@ -98,14 +107,27 @@ def draw(
     until: float | None = None,
     stop_at: tuple[str, ...] = (HEALTHY, UNHEALTHY),
 ) -> str:
-    """Simulate each profile (up to `until`, else to the first status in `stop_at`) and draw it."""
+    """Simulate each profile (simulate_profiles) and draw it as a Mermaid gantt."""
+    sims, shown = simulate_profiles(spec, behaviour, profiles=profiles, until=until, stop_at=stop_at)
+    return mermaid_gantt(spec, sims, behaviour, title=title, until=shown)
+
+
+def simulate_profiles(
+    spec: ServiceSpec,
+    behaviour: Behaviour,
+    *,
+    profiles: tuple[str, ...] = PROFILES,
+    until: float | None = None,
+    stop_at: tuple[str, ...] = (HEALTHY, UNHEALTHY),
+) -> tuple[dict[str, Simulation], float]:
+    """Each profile simulated (up to `until`, else to the first status in `stop_at`), and how far to draw."""
     hc = spec.health_check
     end = horizon(spec, behaviour) if until is None else until
     stop = () if until is not None else stop_at
     sims = {p: simulate(hc, behaviour, profile=p, until=end, stop_at=stop) for p in profiles}
     ends = [sim.probes[-1].end for sim in sims.values() if sim.probes and sim.probes[-1].status in stop]
     shown = max(ends) if stop and len(ends) == len(sims) else end  # as the text timeline: up to the end state
-    return mermaid_gantt(spec, sims, behaviour, title=title, until=shown)
+    return sims, shown
 
 
 def report_diagrams(spec: ServiceSpec, *, ready: float, ok_seconds: float) -> list[tuple[str, str]]:
@@ -120,7 +142,7 @@ def report_diagrams(spec: ServiceSpec, *, ready: float, ok_seconds: float) -> li
     return [(heading, draw(spec, b, title=f"{check} {heading}", stop_at=stop)) for heading, b, stop in cases]
 
 
-def _phases(behaviour: Behaviour, until: float) -> list[tuple[float, str]]:
+def server_phases(behaviour: Behaviour, until: float) -> list[tuple[float, str]]:
     """(start, mode) of each phase before `until`, flapping repeated, equal neighbours merged."""
     out: list[tuple[float, str]] = []
     for at, mode in behaviour.phase_changes(until):

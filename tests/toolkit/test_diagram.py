@@ -75,3 +75,46 @@ def test_report_embeds_ready_never_ready_and_hanging_diagrams_per_service():
         assert milestones(ready, "HEALTHY") == [time_to_healthy(hc, profile=p, ready=at) for p in PROFILES]
         assert milestones(refused, "UNHEALTHY") == [time_to_unhealthy(hc, profile=p, mode=REFUSED) for p in PROFILES]
         assert milestones(hangs, "UNHEALTHY") == [time_to_unhealthy(hc, profile=p, mode=HANGS) for p in PROFILES]
+
+
+# --- timeline --format svg ------------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_changes(root) -> dict[str, list[tuple[str, float]]]:
+    """{profile: [(status, at), ...]} from the drawn state-change markers, row by row."""
+    rows = {}
+    for group in root.iter(f"{SVG}g"):
+        css = group.get("class", "").split()
+        if css[:1] == ["profile"]:
+            rows[css[1]] = [
+                (g.get("data-status"), float(g.get("data-at"))) for g in group.iter(f"{SVG}g") if g is not group
+            ]
+    return rows
+
+
+def test_timeline_svg_is_a_standalone_svg_with_the_simulated_state_changes(capsys):
+    import xml.etree.ElementTree as ET
+
+    chat = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES).service("chat")
+    hc = chat.health_check
+    code, out, _ = run(capsys, "timeline", "chat", "--ready-at", "20", "--format", "svg")
+    assert code == 0
+    root = ET.fromstring(out.encode("utf-8"))  # well-formed XML, declaration included
+    assert root.tag == f"{SVG}svg" and root.get("viewBox")
+    assert svg_changes(root) == {p: [("healthy", time_to_healthy(hc, profile=p, ready=20))] for p in PROFILES}
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    for p in PROFILES:
+        assert f"HEALTHY at {time_to_healthy(hc, profile=p, ready=20):g} s" in labels
+    tooltips = [t.text for t in root.iter(f"{SVG}title")]
+    assert "refuses connections 0-20 s" in tooltips and f"start_period 0-{hc.start_period} s" in tooltips
+
+    code, out, _ = run(capsys, "timeline", "chat", "--never-ready", "hangs", "--format", "svg", "--profile", "classic")
+    assert code == 0
+    root = ET.fromstring(out.encode("utf-8"))
+    assert svg_changes(root) == {"classic": [("unhealthy", time_to_unhealthy(hc, profile="classic", mode=HANGS))]}
+    counted = [r for r in root.iter(f"{SVG}rect") if r.get("data-probe") == "counted"]
+    assert len(counted) == hc.retries  # the run stops at UNHEALTHY, as the text and Mermaid timelines do
+    right_edge = float(root.get("width"))
+    assert all(float(r.get("x")) + float(r.get("width")) <= right_edge for r in root.iter(f"{SVG}rect"))
