@@ -152,3 +152,30 @@ def test_an_endless_file_is_refused_not_read(capsys, argv):
     """Reading /dev/zero (or sniffing its first line) would never end; both readers check the file first."""
     code, _, err = run(capsys, *argv)
     assert code == 1 and err.startswith("/dev/zero:1: $: is a character device, not a regular file")
+
+
+def test_the_sample_generator_writes_records_that_observed_and_tune_read(tmp_path, capsys):
+    """examples/sample_spawns.py: the spawner's own recorder, every service × size of the catalog."""
+    import importlib.util
+    import json
+
+    from hubspec import cli
+    from hubspec.loader import load_catalog
+    from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES, REPO
+
+    spec = importlib.util.spec_from_file_location("sample_spawns", REPO / "examples" / "sample_spawns.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path / "spawns.jsonl"
+    catalog = load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES)
+    assert module.generate(path, per_size=6, services=HUB_CATALOG_SERVICES) == 6 * sum(
+        len(s.sizes) for s in catalog.services
+    )
+    paths = ["--services-dir", str(HUB_CATALOG_SERVICES), "--sizes-file", str(HUB_CATALOG_SIZES)]
+    assert cli.main(["observed", str(path), "--format", "json", *paths]) == 0
+    groups = json.loads(capsys.readouterr().out)["groups"]
+    assert {(g["service"], g["size"]) for g in groups} == {(s.name, z) for s in catalog.services for z in s.sizes}
+    assert all(g["spawns"] == 6 for g in groups)
+    assert cli.main(["tune", "waiide", "--samples", str(path), "--size", "medium", *paths]) == 0  # a dry run
+    assert "start-up samples from" in capsys.readouterr().out
