@@ -154,14 +154,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     stop = () if args.until is not None else stop_at
     if args.format in ("mermaid", "svg"):
         title = f"{spec.name} (I/T/R/S {hc.interval}/{hc.timeout}/{hc.retries}/{hc.start_period}) - {described}"
-        if args.format == "mermaid":
-            picture = diagram.draw(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
-        else:
-            sims, shown = diagram.simulate_profiles(
-                spec, behaviour, profiles=profiles, until=args.until, stop_at=stop_at
-            )
-            picture = svgdiagram.svg_timeline(spec, sims, behaviour, title=title, until=shown)
-        sys.stdout.write(picture)
+        scene = diagram.scene(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
+        draw = diagram.mermaid_gantt if args.format == "mermaid" else svgdiagram.svg_timeline
+        sys.stdout.write(draw(scene))
         return OK
     print(
         f"{spec.name}: interval {hc.interval} s, timeout {hc.timeout} s, retries {hc.retries}, "

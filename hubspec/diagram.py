@@ -12,6 +12,7 @@ GitHub renders ```mermaid blocks in Markdown.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from hubspec.healthstate import HEALTHY, PROFILES, UNHEALTHY
 from hubspec.model import ServiceSpec
@@ -40,17 +41,21 @@ def _bar(name: str, start: float, end: float, tag: str = "") -> str:
     return f"    {_label(name)} :{tags}{_clock(start)}, {length}s"
 
 
-def mermaid_gantt(
-    spec: ServiceSpec,
-    sims: Mapping[str, Simulation],
-    behaviour: Behaviour,
-    *,
-    title: str,
-    until: float,
-) -> str:
+@dataclass(frozen=True)
+class Scene:
+    """One scenario simulated per engine profile, ready to draw (Mermaid here, SVG in hubspec.svgdiagram)."""
+
+    spec: ServiceSpec
+    behaviour: Behaviour
+    sims: Mapping[str, Simulation]
+    title: str
+    last: float  # how far to draw: the end state (or the asked time), and the last probe begun by then
+
+
+def mermaid_gantt(scene: Scene) -> str:
     """The gantt source (without the ``` fence) for one scenario, one section per profile."""
+    spec, behaviour, sims, title, last = scene.spec, scene.behaviour, scene.sims, scene.title, scene.last
     hc = spec.health_check
-    last = max([until] + [p.end for sim in sims.values() for p in sim.probes if p.start <= until])
     lines = [
         "gantt",
         "    title " + " ".join(title.replace(";", ",").replace("#", "no. ").split()),  # a title ends at ; or #
@@ -98,7 +103,7 @@ def horizon(spec: ServiceSpec, behaviour: Behaviour) -> float:
     return hc.start_period + (hc.retries + 3) * (hc.interval + hc.timeout) + 5 + last_phase
 
 
-def draw(
+def scene(
     spec: ServiceSpec,
     behaviour: Behaviour,
     *,
@@ -106,28 +111,16 @@ def draw(
     profiles: tuple[str, ...] = PROFILES,
     until: float | None = None,
     stop_at: tuple[str, ...] = (HEALTHY, UNHEALTHY),
-) -> str:
-    """Simulate each profile (simulate_profiles) and draw it as a Mermaid gantt."""
-    sims, shown = simulate_profiles(spec, behaviour, profiles=profiles, until=until, stop_at=stop_at)
-    return mermaid_gantt(spec, sims, behaviour, title=title, until=shown)
-
-
-def simulate_profiles(
-    spec: ServiceSpec,
-    behaviour: Behaviour,
-    *,
-    profiles: tuple[str, ...] = PROFILES,
-    until: float | None = None,
-    stop_at: tuple[str, ...] = (HEALTHY, UNHEALTHY),
-) -> tuple[dict[str, Simulation], float]:
-    """Each profile simulated (up to `until`, else to the first status in `stop_at`), and how far to draw."""
+) -> Scene:
+    """Each profile simulated up to `until`, else to the first status in `stop_at`."""
     hc = spec.health_check
     end = horizon(spec, behaviour) if until is None else until
     stop = () if until is not None else stop_at
     sims = {p: simulate(hc, behaviour, profile=p, until=end, stop_at=stop) for p in profiles}
     ends = [sim.probes[-1].end for sim in sims.values() if sim.probes and sim.probes[-1].status in stop]
     shown = max(ends) if stop and len(ends) == len(sims) else end  # as the text timeline: up to the end state
-    return sims, shown
+    last = max([shown] + [p.end for sim in sims.values() for p in sim.probes if p.start <= shown])
+    return Scene(spec, behaviour, sims, title, last)
 
 
 def report_diagrams(spec: ServiceSpec, *, ready: float, ok_seconds: float) -> list[tuple[str, str]]:
@@ -139,7 +132,9 @@ def report_diagrams(spec: ServiceSpec, *, ready: float, ok_seconds: float) -> li
         ("never ready: probes are refused", never_ready(REFUSED), (UNHEALTHY,)),
         ("never ready: probes hang until they give up", never_ready(HANGS), (UNHEALTHY,)),
     ]
-    return [(heading, draw(spec, b, title=f"{check} {heading}", stop_at=stop)) for heading, b, stop in cases]
+    return [
+        (heading, mermaid_gantt(scene(spec, b, title=f"{check} {heading}", stop_at=stop))) for heading, b, stop in cases
+    ]
 
 
 def server_phases(behaviour: Behaviour, until: float) -> list[tuple[float, str]]:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from hubspec.diagram import COUNTED, MODE_TEXT, NOT_COUNTED, PASSED, probe_result, server_phases
+from hubspec.diagram import COUNTED, MODE_TEXT, NOT_COUNTED, PASSED, Scene, probe_result, server_phases
 from hubspec.healthstate import HEALTHY, UNHEALTHY
-from hubspec.model import ServiceSpec
-from hubspec.timing import Behaviour, Simulation
 
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH = 960
@@ -51,17 +49,11 @@ def _tick_step(span: float) -> float:
     return next((s for s in _STEPS if span / s <= 12), math.ceil(span / 12))
 
 
-def svg_timeline(
-    spec: ServiceSpec,
-    sims: Mapping[str, Simulation],
-    behaviour: Behaviour,
-    *,
-    title: str,
-    until: float,
-) -> str:
+def svg_timeline(scene: Scene) -> str:
     """The SVG document (with its XML declaration) for one scenario, one row per profile."""
+    spec, behaviour, sims, title = scene.spec, scene.behaviour, scene.sims, scene.title
     hc = spec.health_check
-    last = max([until, 1.0] + [p.end for sim in sims.values() for p in sim.probes if p.start <= until])
+    last = max(scene.last, 1.0)
     scale = (WIDTH - LEFT - RIGHT) / last
 
     def x(t: float) -> float:
