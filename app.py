@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CDK app: services/*.yaml + sizes.yaml -> one Fargate task definition per service and size.
+"""CDK app: services/*.yaml + sizes.yaml -> one Fargate task definition per service and size,
+in stacks `<prefix>-task-definitions-<NN>` beside one `<prefix>-shared` stack.
 
 Run by `cdk synth` (cdk.json), or directly to check inputs: `python app.py -c prefix=calliope-hub-prod`.
 Context keys: prefix, log_retention_days, images (JSON object service -> image),
@@ -61,10 +62,10 @@ def main(argv: list[str]) -> int:
     published = False
     try:
         # Imported only now: aws-cdk-lib starts a Node.js process, and bad input needs none.
-        from stacks.app_builder import build_stack, create_app
+        from stacks.app_builder import build_stacks, create_app
 
         app = create_app(context=context, outdir=str(staging) if staging else None)
-        build_stack(app, settings=settings, inputs=inputs)
+        build_stacks(app, settings=settings, inputs=inputs)
         app.synth()
         if staging is not None and outdir is not None:
             publish(staging, Path(outdir))
