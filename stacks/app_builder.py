@@ -31,12 +31,18 @@ class HubStacks:
     task_definitions: dict[int, HubTaskDefinitionsStack]  # bucket -> its stack (non-empty buckets only)
 
 
-def create_app(*, context: Mapping[str, Any], outdir: str | None = None) -> App:
-    """No version reporting: the CDKMetadata resource would make templates vary with the library set."""
+def create_app(*, context: Mapping[str, Any], outdir: str | None = None, cfn_validation: bool = False) -> App:
+    """No version reporting: the CDKMetadata resource would make templates vary with the library set.
+
+    `cfn_validation` runs aws-cdk-lib's built-in CloudFormation validation engine on the templates
+    (cdk.json's `@aws-cdk/core:validateAgainstDefaultRules` makes its errors fail synth); it changes
+    no template byte. Off, synth costs a third (docs/design.md lists what the project checks instead).
+    """
     return App(
         outdir=outdir,
         analytics_reporting=False,
         post_cli_context={**CLI_DEFAULTS, **context},
+        builtin_cloud_formation_validation=cfn_validation,
     )
 
 

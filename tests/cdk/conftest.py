@@ -129,6 +129,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
-    """One real `cdk synth` of the bundled services for the session: (process, output dir)."""
+    """One real `cdk synth` of the bundled services for the session: (process, output dir).
+
+    The one synth of the suite with aws-cdk-lib's CloudFormation validation engine on (`cfn_validation`):
+    it must accept the bundled catalog, and the bytes must equal the in-process synth's (engine off).
+    """
     outdir = tmp_path_factory.mktemp("cdk-cli") / "cdk.out"
-    return run_cdk_synth(outdir), outdir
+    return run_cdk_synth(outdir, "cfn_validation=true"), outdir

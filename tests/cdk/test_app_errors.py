@@ -48,6 +48,7 @@ CONTEXT_CASES = {
         ["prefix=calliope hub!"],
         ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"],
     ),
+    "cfn_validation": (["cfn_validation=yes"], ["context: cfn_validation: 'yes' is not true or false"]),
     "prefix_too_long": (
         ["prefix=" + "p" * 50],
         [

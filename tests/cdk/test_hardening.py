@@ -29,7 +29,7 @@ def run_app(cdk_tools, monkeypatch, capsys, tmp_path):
 
 
 def test_shell_variables_in_a_custom_command_synthesize(run_app):
-    status, err, outdir = run_app(f"services_dir={SHELL_VARIABLES}")
+    status, err, outdir = run_app(f"services_dir={SHELL_VARIABLES}", "cfn_validation=true")  # E1029 acknowledged
     assert status == 0, err
     assert (outdir / "manifest.json").is_file()
     template = "".join(p.read_text() for p in outdir.glob("calliope-hub-dev-task-definitions-*.template.json"))
@@ -52,7 +52,7 @@ def test_a_synth_that_aws_cdk_lib_refuses_leaves_no_output(run_app, monkeypatch)
         return built
 
     monkeypatch.setattr(stacks.app_builder, "build_stacks", broken)
-    status, err, outdir = run_app()
+    status, err, outdir = run_app("cfn_validation=true")
     assert status == 1
     assert err[-1].startswith("synth failed: ValidationFailed: ") and err[-1].endswith("; nothing was written")
     assert not outdir.exists()
