@@ -96,8 +96,11 @@ def main() -> None:
         now, old = (statistics.median(times[name]) for name in variants)
         print(f"hubspec check, {args.services} service files, fresh process, median of {args.repeat}:")
         for name in variants:
-            print(f"  {name:<9} {statistics.median(times[name]):6.2f} s  (exit {codes[name]}, runs: "
-                  + ", ".join(f"{t:.2f}" for t in times[name]) + ")")
+            print(
+                f"  {name:<9} {statistics.median(times[name]):6.2f} s  (exit {codes[name]}, runs: "
+                + ", ".join(f"{t:.2f}" for t in times[name])
+                + ")"
+            )
         print(f"  now / old path = {now / old:.2f}")
 
 
