@@ -69,6 +69,9 @@ for template in sorted(src.glob("*.template.json")):
     for logical_id, r in body["Resources"].items():
         res = CfnResource(stack, logical_id, type=r["Type"], properties=r.get("Properties"))
         res.override_logical_id(logical_id)
+        for key, value in r.items():
+            if key not in ("Type", "Properties", "Metadata"):
+                res.add_override(key, value)
 app.synth()
 {report}
 """

@@ -17,7 +17,7 @@ from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
 from hubspec.render import render_health_check
 
-# aws-cdk-lib's built-in template validation (cdk.json: @aws-cdk/core:validateAgainstDefaultRules) fails
+# aws-cdk-lib's built-in template validation (context cfn_validation=true; cdk.json's validateAgainstDefaultRules) fails
 # synth on `${NAME}` outside Fn::Sub (rule E1029), a guess that the author forgot Fn::Sub. In a health-check
 # command it is the container's shell variable, which CloudFormation passes through unchanged, as it must.
 # Acknowledged on these task definitions only, and only when the command holds `${`; images cannot (schema).
