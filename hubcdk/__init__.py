@@ -7,9 +7,9 @@ constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
-from hubcdk.logs import environment_log_group, retention_days
+from hubcdk.logs import environment_log_group, log_group_name, retention_days
 from hubcdk.network import HubTaskSecurityGroup, service_ports
-from hubcdk.roles import HubTaskRoles
+from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
 from hubcdk.service import HubServiceTaskDefinitions
 
 __all__ = [
@@ -17,8 +17,11 @@ __all__ = [
     "HubTaskRoles",
     "HubTaskSecurityGroup",
     "annotate_findings",
+    "check_no_grants",
     "ecs_health_check",
     "environment_log_group",
+    "imported_task_roles",
+    "log_group_name",
     "retention_days",
     "service_ports",
 ]

@@ -42,13 +42,18 @@ def retention_days(days: int) -> logs.RetentionDays:
         raise ValueError(f"{days} is not a CloudWatch Logs retention; allowed: {allowed}") from None
 
 
+def log_group_name(prefix: str) -> str:
+    """`/ecs/<prefix>`: the environment's log group, named by every task definition's awslogs options."""
+    return f"/ecs/{prefix}"
+
+
 def environment_log_group(scope: Construct, construct_id: str, *, prefix: str, retention: int) -> logs.LogGroup:
     """`/ecs/<prefix>`: named, so operators find it, and kept when the stack is deleted
     (users' server logs outlive a redeploy)."""
     return logs.LogGroup(
         scope,
         construct_id,
-        log_group_name=f"/ecs/{prefix}",
+        log_group_name=log_group_name(prefix),
         retention=retention_days(retention),
         removal_policy=RemovalPolicy.RETAIN,
     )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Annotations, Validations
-from aws_cdk import aws_ecr as ecr
+from aws_cdk import Acknowledgment, Annotations, Aws, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from hubcdk.findings import annotate_findings
@@ -19,7 +17,7 @@ from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
 from hubspec.render import render_health_check
 
-# aws-cdk-lib's built-in template validation (cdk.json: @aws-cdk/core:validateAgainstDefaultRules) fails
+# aws-cdk-lib's built-in template validation (context cfn_validation=true; cdk.json's validateAgainstDefaultRules) fails
 # synth on `${NAME}` outside Fn::Sub (rule E1029), a guess that the author forgot Fn::Sub. In a health-check
 # command it is the container's shell variable, which CloudFormation passes through unchanged, as it must.
 # Acknowledged on these task definitions only, and only when the command holds `${`; images cannot (schema).
@@ -35,9 +33,10 @@ class HubServiceTaskDefinitions(Construct):
     Each construct id is the size name, so logical IDs depend on service and
     size names only: adding or reordering sizes never renames a resource.
 
-    An image in a private ECR repository gives the shared execution role pull
-    rights on that repository (and ecr:GetAuthorizationToken, which has no
-    resource); the image reference itself stays exactly as written.
+    The roles are the shared ones and may be imported by name: the pull rights for a
+    private ECR image and the log writes are granted in the shared stack
+    (`HubTaskRoles.grant_task_start`), so nothing here adds to a role. The image
+    reference stays exactly as written.
 
     Only the service `port` is mapped. A `health_check_port` gets no mapping:
     on awsvpc the probe runs inside the task and reaches it on 127.0.0.1, and a
@@ -55,22 +54,24 @@ class HubServiceTaskDefinitions(Construct):
         image: str,
         task_role: iam.IRole,
         execution_role: iam.IRole,
-        log_group: logs.ILogGroup,
+        log_group_name: str,
         findings: Sequence[Finding] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         rendered = render_health_check(spec)
         health_check = ecs_health_check(rendered)
         container_image = ecs.ContainerImage.from_registry(image)
-        repository = ecr_repository(image)
-        if repository is not None:
-            ecr.Repository.from_repository_attributes(
-                self, "Repository", repository_arn=repository.arn, repository_name=repository.name
-            ).grant_pull(execution_role)
-            # aws-cdk-lib warns that an ECR image from_registry needs a policy: the grant above is that policy.
+        if ecr_repository(image) is not None:
+            # aws-cdk-lib warns that an ECR image from_registry needs a policy: HubTaskRoles.grant_task_start is it.
             Annotations.of(self).acknowledge_warning(
-                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the execution role"
+                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the shared execution role"
             )
+        # awslogs, rendered as aws-cdk-lib's LogDriver.aws_logs renders it, but without its grant to the
+        # execution role (made once in the shared stack, where the role and the group are).
+        logging = ecs.GenericLogDriver(
+            log_driver="awslogs",
+            options={"awslogs-group": log_group_name, "awslogs-stream-prefix": spec.name, "awslogs-region": Aws.REGION},
+        )
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
         self.families: dict[str, str] = {}  # size name -> family
         for size in sizes:
@@ -91,7 +92,7 @@ class HubServiceTaskDefinitions(Construct):
                 essential=True,
                 port_mappings=[ecs.PortMapping(container_port=spec.port, protocol=ecs.Protocol.TCP)],
                 health_check=health_check,
-                logging=ecs.LogDriver.aws_logs(stream_prefix=spec.name, log_group=log_group),
+                logging=logging,
             )
             if any("${" in part for part in rendered.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)

@@ -32,8 +32,8 @@ from hubspec.model import (
     SizeSpec,
     Source,
 )
-from hubspec.naming import output_id
 from hubspec.schema import schema, timeout_above_interval
+from hubspec.sharding import shard_errors
 from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path, load_yaml
 
 # Where a catalog's files are looked for, relative to the folder a command runs in (the `hubspec`
@@ -249,52 +249,33 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
     )
 
 
-# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
-# not the 500-resource limit (4 + one resource per family), is what caps a stack.
-MAX_FAMILIES = 200
-
-
 def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:
-    """What the stack cannot hold although every file is valid: too many families, names that collide.
+    """What the app cannot deploy although every file is valid: an overfull stack, names that collide.
 
-    Task definition family `<prefix>-<service>-<size>` and stack output `Family<Service><Size>`
-    must be unique: `a-b` × size `c` and `a` × size `b-c` share a family, `chat-x` and `chat_x`
-    (or `chat-` and `chat`) share an output. The later file is blamed, naming the earlier one.
+    Task definition family `<prefix>-<service>-<size>` must be unique: `a-b` × size `c` and `a` ×
+    size `b-c` share a family. The later file is blamed, naming the earlier one. How many task
+    definitions a stack takes is `hubspec.sharding`'s rule.
     """
-    errors: list[SpecError] = []
-    families = sum(len(spec.sizes) for spec in specs)
-    if families > MAX_FAMILIES:
-        errors.append(
-            SpecError(
-                display_name(services_dir),
-                1,
-                "$",
-                f"{families} task definitions (services x sizes), but one stack holds at most {MAX_FAMILIES} "
-                "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
-            )
-        )
+    errors = shard_errors(specs, services_dir)
     seen: dict[str, tuple[ServiceSpec, str, int]] = {}
     for spec in sorted(specs, key=lambda s: (s.source.file, s.name)):
         for i, size in enumerate(spec.sizes):
             line = spec.source.line_of("sizes", i)
-            keys = {
-                f"family: <prefix>-{spec.name}-{size}": f"task definition family <prefix>-{spec.name}-{size}",
-                f"output: {output_id(spec.name, size)}": f"stack output {output_id(spec.name, size)}",
-            }
-            for key, what in keys.items():
-                if key in seen:
-                    other, other_size, other_line = seen[key]
-                    errors.append(
-                        SpecError(
-                            spec.source.file,
-                            line,
-                            format_path(("sizes", i)),
-                            f"service {spec.name!r} with size {size!r} gives {what}, as service {other.name!r} "
-                            f"with size {other_size!r} does ({other.source.file}:{other_line}); rename one of them",
-                        )
+            family = f"<prefix>-{spec.name}-{size}"
+            if family in seen:
+                other, other_size, other_line = seen[family]
+                errors.append(
+                    SpecError(
+                        spec.source.file,
+                        line,
+                        format_path(("sizes", i)),
+                        f"service {spec.name!r} with size {size!r} gives task definition family {family}, as "
+                        f"service {other.name!r} with size {other_size!r} does ({other.source.file}:{other_line}); "
+                        "rename one of them",
                     )
-                    break
-                seen[key] = (spec, size, line)
+                )
+            else:
+                seen[family] = (spec, size, line)
     return errors
 
 

@@ -18,23 +18,26 @@ def family_name(prefix: str, service: str, size: str) -> str:
     return name
 
 
+# The shared roles have fixed names, so the task-definition stacks name them without a CloudFormation
+# export; IAM role names are at most 64 characters, the longest is `<prefix>-execution-role`.
+ROLE_SUFFIXES = {"task": "-task-role", "execution": "-execution-role"}
+MAX_PREFIX = 64 - max(len(suffix) for suffix in ROLE_SUFFIXES.values())
+
+
+def role_name(prefix: str, role: str) -> str:
+    """`<prefix>-task-role` or `<prefix>-execution-role`: the physical name of a shared role."""
+    return prefix + ROLE_SUFFIXES[role]
+
+
 def check_prefix(prefix: str) -> str | None:
-    """Why `prefix` cannot start a family name, or None if it can."""
+    """Why `prefix` cannot start a family name and the shared roles' names, or None if it can."""
     if not prefix:
         return "is empty"
     if not re.fullmatch(r"[A-Za-z0-9_-]+", prefix):
         return f"{prefix!r} may hold only letters, digits, '_' and '-'"
-    if len(prefix) > 255 - 2 - 64 - 64:
-        return f"{prefix!r} is longer than {255 - 2 - 64 - 64} characters"
+    if len(prefix) > MAX_PREFIX:
+        return (
+            f"{prefix!r} is longer than {MAX_PREFIX} characters (the shared role {role_name(prefix, 'execution')!r} "
+            "must fit IAM's 64)"
+        )
     return None
-
-
-def output_id(service: str, size: str) -> str:
-    """`FamilyWaiideMedium`: the stack output (and construct id) of one task definition.
-
-    Readable in `cdk deploy --outputs-file`, derived from names only. `-` and `_`
-    both split words, so different names can give the same id (`chat-x` and
-    `chat_x`); the loader refuses such catalogs (`catalog_collisions`).
-    """
-    words = f"{service}-{size}".replace("_", "-").split("-")
-    return "Family" + "".join(w[:1].upper() + w[1:] for w in words)

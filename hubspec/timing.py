@@ -11,6 +11,7 @@ so callers report the range over `PROFILES`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Iterator
@@ -332,9 +333,40 @@ class ProfileTimings:
         return max(cases, key=lambda c: c[0])
 
 
+@dataclass(frozen=True)
+class CheckNumbers:
+    """The five numbers a simulation depends on (a hashable CheckTiming): the memo's key."""
+
+    interval: int
+    timeout: int
+    retries: int
+    start_period: int
+    give_up: float
+
+    @classmethod
+    def of(cls, check: CheckTiming) -> CheckNumbers:
+        return cls(check.interval, check.timeout, check.retries, check.start_period, check.give_up)
+
+
 def profile_timings(
     check: CheckTiming, *, profile: str, ok_seconds: float = 0.0, startup: float | None = None
 ) -> ProfileTimings:
+    """Memoized on the numbers: a catalog of many services shares few distinct health checks, and
+    each call runs about 30 simulations (lint runs it per service and profile)."""
+    return _memo_profile_timings(CheckNumbers.of(check), profile, ok_seconds, startup)
+
+
+@functools.lru_cache(maxsize=4096)
+def _memo_profile_timings(
+    check: CheckNumbers, profile: str, ok_seconds: float, startup: float | None
+) -> ProfileTimings:
+    return simulate_profile_timings(check, profile=profile, ok_seconds=ok_seconds, startup=startup)
+
+
+def simulate_profile_timings(
+    check: CheckTiming, *, profile: str, ok_seconds: float = 0.0, startup: float | None = None
+) -> ProfileTimings:
+    """profile_timings without the memo (benchmarks/check_scale.py measures the difference)."""
     check_probe_seconds(check, ok_seconds)
     earliest = time_to_healthy(check, profile=profile, ok_seconds=ok_seconds)
     assert earliest is not None  # a server that answers from t = 0 always turns HEALTHY

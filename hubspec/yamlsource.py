@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,18 @@ _FILE_KINDS = (
     (stat.S_ISBLK, "block device"),
     (stat.S_ISSOCK, "socket"),
 )
+
+
+_PARSERS = threading.local()
+
+
+def parser() -> YAML:
+    """This thread's round-trip parser, made once: building a `YAML()` costs about as much as parsing
+    a service file. ruamel resets the parser after every `load`/`parse`, also after an error."""
+    yaml: YAML | None = getattr(_PARSERS, "yaml", None)
+    if yaml is None:
+        yaml = _PARSERS.yaml = YAML(typ="rt")
+    return yaml
 
 
 class _TooBig(Exception):
@@ -196,7 +209,7 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[SpecError]]:
         return None, [SpecError(name, 1, "$", f"cannot read file: {exc.strerror or exc}")]
     except UnicodeDecodeError:
         return None, [SpecError(name, 1, "$", "file is not UTF-8 text")]
-    yaml = YAML(typ="rt")
+    yaml = parser()
     try:
         event_errors = _event_errors(yaml, text, name)
         if event_errors:

@@ -1,8 +1,15 @@
-"""The stack: wiring only. What each resource looks like is decided in `hubcdk`."""
+"""The stacks: wiring only. What each resource looks like is decided in `hubcdk`.
+
+One shared stack `<prefix>-shared` holds what every task definition uses; the task definitions
+are spread over stacks `<prefix>-task-definitions-<NN>`, one per non-empty hash bucket of service
+names (`hubspec.sharding`: a service never moves to another stack when others are added). A
+task-definition stack names the shared resources by their fixed physical names (roles, log group)
+and depends on the shared stack, so there is no CloudFormation export between them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
@@ -12,20 +19,24 @@ from hubcdk import (
     HubTaskRoles,
     HubTaskSecurityGroup,
     annotate_findings,
+    check_no_grants,
     environment_log_group,
+    imported_task_roles,
+    log_group_name,
 )
 from hubspec.lint import Finding
-from hubspec.model import Catalog
-from hubspec.naming import output_id
+from hubspec.model import Catalog, ServiceSpec, SizeSpec
 
 
-class HubTaskDefinitionsStack(Stack):
-    """Log group, the two shared roles, one construct per service, one output per family; with a VPC id
-    and the hub's security group id, a task security group (and its output).
+class HubSharedStack(Stack):
+    """Everything the task definitions share: the log group, the two roles with every grant they hold
+    and, with a VPC id and the hub's security group id, the task security group (and its output).
 
-    Environment-agnostic on purpose (no account, no region, no lookups): it
-    synthesizes without credentials and deploys to whichever account
-    `cdk deploy` is pointed at.
+    Add further shared resources here, one construct each. A task-definition stack reaches them by
+    a fixed physical name, not by a reference (a reference would become a CloudFormation export).
+
+    Environment-agnostic on purpose (no account, no region, no lookups): it synthesizes without
+    credentials and deploys to whichever account `cdk deploy` is pointed at.
     """
 
     def __init__(
@@ -34,39 +45,20 @@ class HubTaskDefinitionsStack(Stack):
         construct_id: str,
         *,
         catalog: Catalog,
-        findings: tuple[Finding, ...],
+        findings: Sequence[Finding],
         prefix: str,
         images: Mapping[str, str],
         log_retention_days: int,
         vpc_id: str | None = None,
         hub_security_group_id: str | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix})")
-        log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
-        roles = HubTaskRoles(self, "Roles")
+        super().__init__(scope, construct_id, description=f"Hub shared resources for ECS task definitions ({prefix})")
+        self.log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
+        self.roles = HubTaskRoles(self, "Roles", prefix=prefix)
+        self.roles.grant_task_start(
+            log_group=self.log_group, images=[images.get(spec.name, spec.image) for spec in catalog.services]
+        )
         annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
-        self.services: dict[str, HubServiceTaskDefinitions] = {}
-        for spec in catalog.services:
-            service = HubServiceTaskDefinitions(
-                self,
-                spec.name,
-                spec=spec,
-                sizes=[catalog.sizes[name] for name in spec.sizes],
-                prefix=prefix,
-                image=images.get(spec.name, spec.image),
-                task_role=roles.task_role,
-                execution_role=roles.execution_role,
-                log_group=log_group,
-                findings=[f for f in findings if f.service == spec.name],
-            )
-            for size, family in service.families.items():
-                CfnOutput(
-                    self,
-                    output_id(spec.name, size),
-                    value=family,
-                    description=f"ECS task definition family of {spec.name} ({size})",
-                )
-            self.services[spec.name] = service
         self.task_security_group: HubTaskSecurityGroup | None = None
         if vpc_id and hub_security_group_id:  # only with both context keys: otherwise the stack is unchanged
             self.task_security_group = HubTaskSecurityGroup(
@@ -84,3 +76,40 @@ class HubTaskDefinitionsStack(Stack):
                 description="Security group for the hub's tasks (c.ECSSpawner.security_groups): "
                 "only the hub's group, only on each service's port",
             )
+
+
+class HubTaskDefinitionsStack(Stack):
+    """The task definitions of one hash bucket of services, on the shared roles and log group.
+
+    No outputs: a family is `<prefix>-<service>-<size>`, derived from the catalog the hub reads.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        services: Sequence[ServiceSpec],
+        sizes: Mapping[str, SizeSpec],
+        findings: Sequence[Finding],
+        prefix: str,
+        images: Mapping[str, str],
+        bucket: str,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix}, bucket {bucket})")
+        task_role, execution_role = imported_task_roles(self, prefix=prefix)
+        self.services: dict[str, HubServiceTaskDefinitions] = {}
+        for spec in services:
+            self.services[spec.name] = HubServiceTaskDefinitions(
+                self,
+                spec.name,
+                spec=spec,
+                sizes=[sizes[name] for name in spec.sizes],
+                prefix=prefix,
+                image=images.get(spec.name, spec.image),
+                task_role=task_role,
+                execution_role=execution_role,
+                log_group_name=log_group_name(prefix),
+                findings=[f for f in findings if f.service == spec.name],
+            )
+        check_no_grants(task_role, execution_role)

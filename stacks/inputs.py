@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from hubspec.errors import SpecErrors, shown
 from hubspec.lint import Finding, lint_catalog
 from hubspec.lint import errors as lint_errors
-from hubspec.loader import MAX_FAMILIES, load_catalog
+from hubspec.loader import load_catalog
 from hubspec.model import Catalog
-from stacks.context import IMAGES, VPC_ID, HubSettings
+from stacks.context import IMAGES, HubSettings
 from stacks.errors import InputErrors
 
 
@@ -34,12 +34,6 @@ def load_inputs(settings: HubSettings) -> HubInputs:
         for name in settings.images
         if name not in known
     ]
-    families = sum(len(s.sizes) for s in catalog.services)
-    if settings.network is not None and families >= MAX_FAMILIES:  # the group's output is one more
-        errors.append(
-            f"context: {VPC_ID}: the task security group's output would be the stack's {families + 1}st; "
-            f"CloudFormation allows {MAX_FAMILIES} outputs: offer at most {MAX_FAMILIES - 1} families with it"
-        )
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged
     if errors:

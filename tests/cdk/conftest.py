@@ -20,8 +20,8 @@ import pytest
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
 
+    from stacks.app_builder import HubStacks
     from stacks.context import HubSettings
-    from stacks.hub_stack import HubTaskDefinitionsStack
     from stacks.inputs import HubInputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,16 +62,26 @@ def load_app_module() -> ModuleType:
 class Synth:
     settings: HubSettings
     inputs: HubInputs
-    stack: HubTaskDefinitionsStack
-    template: Template
-    template_file: Path  # the template as written to the cloud assembly, byte for byte
+    stacks: HubStacks
+    templates: dict[str, Template]  # stack name -> its template; the shared stack first
+    template_files: dict[str, Path]  # stack name -> the template as written to the cloud assembly
+
+    @property
+    def shared(self) -> Template:
+        return self.templates[self.stacks.shared.stack_name]
 
     @property
     def resources(self) -> dict:
-        return self.template.to_json()["Resources"]
+        """Every stack's resources by logical ID (IDs come from construct paths: none repeats)."""
+        merged: dict = {}
+        for template in self.templates.values():
+            resources = template.to_json().get("Resources", {})
+            assert not set(resources) & set(merged)
+            merged.update(resources)
+        return merged
 
     def task_definitions(self) -> dict[str, dict]:
-        """Family -> task definition properties."""
+        """Family -> task definition properties, over every task-definition stack."""
         return {
             r["Properties"]["Family"]: r["Properties"]
             for r in self.resources.values()
@@ -83,7 +93,7 @@ def synthesize(outdir: Path, **overrides: str) -> Synth:
     """The bundled services through the same functions app.py calls, with cdk.json's context."""
     from aws_cdk.assertions import Template
 
-    from stacks.app_builder import build_stack, create_app
+    from stacks.app_builder import build_stacks, create_app
     from stacks.context import merge_context, read_cdk_json_context, settings_from_context
     from stacks.inputs import load_inputs
 
@@ -91,9 +101,11 @@ def synthesize(outdir: Path, **overrides: str) -> Synth:
     settings = settings_from_context(context, root=ROOT)
     inputs = load_inputs(settings)
     app = create_app(context=context, outdir=str(outdir))
-    stack = build_stack(app, settings=settings, inputs=inputs)
-    template = Template.from_stack(stack)
-    return Synth(settings, inputs, stack, template, outdir / stack.template_file)
+    stacks = build_stacks(app, settings=settings, inputs=inputs)
+    every = [stacks.shared, *stacks.task_definitions.values()]
+    templates = {stack.stack_name: Template.from_stack(stack) for stack in every}
+    files = {stack.stack_name: outdir / stack.template_file for stack in every}
+    return Synth(settings, inputs, stacks, templates, files)
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +129,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
-    """One real `cdk synth` of the bundled services for the session: (process, output dir)."""
+    """One real `cdk synth` of the bundled services for the session: (process, output dir).
+
+    The one synth of the suite with aws-cdk-lib's CloudFormation validation engine on (`cfn_validation`):
+    it must accept the bundled catalog, and the bytes must equal the in-process synth's (engine off).
+    """
     outdir = tmp_path_factory.mktemp("cdk-cli") / "cdk.out"
-    return run_cdk_synth(outdir), outdir
+    return run_cdk_synth(outdir, "cfn_validation=true"), outdir

@@ -11,7 +11,7 @@ import pytest
 from hubspec import load_catalog
 from hubspec.lint import lint_catalog
 from hubspec.loader import schema
-from tests.catalogs import FIXTURE_SIZES
+from tests.catalogs import FIXTURE_SIZES, bucket_overflow_line, write_bucket_overflow
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = Path(__file__).parent / "inputs"
@@ -48,7 +48,14 @@ CONTEXT_CASES = {
         ["prefix=calliope hub!"],
         ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"],
     ),
-    "prefix_too_long": (["prefix=" + "p" * 126], [f"context: prefix: {'p' * 126!r} is longer than 125 characters"]),
+    "cfn_validation": (["cfn_validation=yes"], ["context: cfn_validation: 'yes' is not true or false"]),
+    "prefix_too_long": (
+        ["prefix=" + "p" * 50],
+        [
+            f"context: prefix: {'p' * 50!r} is longer than 49 characters (the shared role "
+            f"{'p' * 50 + '-execution-role'!r} must fit IAM's 64)"
+        ],
+    ),
     "images_json": (
         ["images={chat: x}"],
         [
@@ -158,40 +165,10 @@ def test_cdk_synth_cli_with_bad_input(tmp_path, cdk_tools):
     assert not list(outdir.glob("*.template.json"))  # the CLI creates the folder; the app writes nothing
 
 
-def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
-    """51 services x 4 sizes = 204 families: over CloudFormation's 200 outputs (aws-cdk-lib would fail late)."""
-    services = tmp_path / "services"
-    services.mkdir()
-    for i in range(51):
-        (services / f"s{i:02d}.yaml").write_text(
-            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
-            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
-        )
-    status, lines = run_main(f"services_dir={services}")
-    assert (status, lines) == (
+def test_a_task_definition_stack_overfilled_is_refused(run_main, tmp_path):
+    """51 services x 4 sizes that hash to one bucket: over a stack's 200, refused with check's line."""
+    _, names = write_bucket_overflow(tmp_path / "services")
+    assert run_main(f"services_dir={tmp_path / 'services'}") == (
         1,
-        [
-            f"{services}:1: $: 204 task definitions (services x sizes), but one stack holds at "
-            "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
-            "sizes or split the services"
-        ],
-    )
-
-
-def test_the_task_security_groups_output_counts_against_the_200(run_main, tmp_path):
-    """50 services x 4 sizes = 200 family outputs: synthesizes alone, but not with the group's output."""
-    services = tmp_path / "services"
-    services.mkdir()
-    for i in range(50):
-        (services / f"s{i:02d}.yaml").write_text(
-            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
-            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
-        )
-    network = ("vpc_id=vpc-0123456789abcdef0", "hub_security_group_id=sg-0123456789abcdef0")
-    assert run_main(f"services_dir={services}", *network) == (
-        1,
-        [
-            "context: vpc_id: the task security group's output would be the stack's 201st; CloudFormation "
-            "allows 200 outputs: offer at most 199 families with it"
-        ],
+        [bucket_overflow_line(str(tmp_path / "services"), names)],
     )

@@ -38,29 +38,36 @@ STRAY_ERROR = Finding(
 
 @pytest.fixture(scope="module")
 def edge_app(tmp_path_factory):
-    """One App, three stacks: the edge catalog, every retention, and the bundled services with an image override."""
+    """One App, three stacks: the edge catalog's shared stack and its task definitions (all in one stack,
+    with an image override), and every retention."""
     from aws_cdk import Stack
     from aws_cdk.assertions import Annotations, Template
 
     from hubcdk import environment_log_group
     from stacks.app_builder import create_app
     from stacks.context import read_cdk_json_context
-    from stacks.hub_stack import HubTaskDefinitionsStack
+    from stacks.hub_stack import HubSharedStack, HubTaskDefinitionsStack
 
     app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path_factory.mktemp("cdk-edge")))
+    images = {"pyprobe": "registry.example/py:2"}
+    shared = HubSharedStack(
+        app, "edge-shared", catalog=EDGE, findings=EDGE_FINDINGS, prefix="edge", images=images, log_retention_days=1
+    )
     edge = HubTaskDefinitionsStack(
         app,
         "edge",
-        catalog=EDGE,
+        services=EDGE.services,
+        sizes=EDGE.sizes,
         findings=EDGE_FINDINGS,
         prefix="edge",
-        images={"pyprobe": "registry.example/py:2"},
-        log_retention_days=1,
+        images=images,
+        bucket="00",
     )
     retention = Stack(app, "retention")
     for days in LOG_RETENTION_DAYS:
         environment_log_group(retention, f"Days{days}", prefix=f"r{days}", retention=days)
     return {
+        "shared": Template.from_stack(shared),
         "edge": Template.from_stack(edge),
         "edge_annotations": Annotations.from_stack(edge),
         "retention": Template.from_stack(retention),
@@ -110,18 +117,21 @@ def test_image_override_changes_only_that_image(edge_app):
 
 def test_image_override_changes_nothing_else(tmp_path, cdk_tools):
     catalog = {"services_dir": str(HUB_CATALOG_SERVICES), "sizes_file": str(HUB_CATALOG_SIZES)}
-    before = cdk_tools.synthesize(tmp_path / "before", **catalog).template.to_json()
+    first = cdk_tools.synthesize(tmp_path / "before", **catalog)
     other = cdk_tools.synthesize(tmp_path / "after", **catalog, images='{"waiide": "registry.example/waiide:7"}')
-    after = other.template.to_json()
-    changed = {lid for lid in before["Resources"] if before["Resources"][lid] != after["Resources"][lid]}
+    before, after = first.resources, other.resources
+    changed = {lid for lid in before if before[lid] != after[lid]}
     assert changed == {"waiidesmall0D14CF5B", "waiidemedium6D8C688F", "waiidelarge1D393FB9"}
     for lid in changed:
-        resource = copy.deepcopy(after["Resources"][lid])
+        resource = copy.deepcopy(after[lid])
         (box,) = resource["Properties"]["ContainerDefinitions"]
         assert box["Image"] == "registry.example/waiide:7"
         box["Image"] = other.inputs.catalog.service("waiide").image
-        assert resource == before["Resources"][lid]
-    assert {k: v for k, v in before.items() if k != "Resources"} == {k: v for k, v in after.items() if k != "Resources"}
+        assert resource == before[lid]
+    assert set(first.templates) == set(other.templates)
+    for name, template in first.templates.items():
+        rest = {k: v for k, v in template.to_json().items() if k != "Resources"}
+        assert rest == {k: v for k, v in other.templates[name].to_json().items() if k != "Resources"}
 
 
 ECR_IMAGES = {
@@ -137,14 +147,15 @@ def ecr_stack(tmp_path_factory):
     from aws_cdk import Stack
     from aws_cdk.assertions import Annotations, Template
 
-    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, environment_log_group
+    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
     from stacks.app_builder import create_app
     from stacks.context import read_cdk_json_context
 
     app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path_factory.mktemp("ecr")))
     stack = Stack(app, "ecr")
-    roles = HubTaskRoles(stack, "Roles")
+    roles = HubTaskRoles(stack, "Roles", prefix="ecr")
     logs = environment_log_group(stack, "Logs", prefix="ecr", retention=1)
+    roles.grant_task_start(log_group=logs, images=ECR_IMAGES.values())
     for spec in HUB_CATALOG.services:
         HubServiceTaskDefinitions(
             stack,
@@ -155,7 +166,7 @@ def ecr_stack(tmp_path_factory):
             image=ECR_IMAGES[spec.name],
             task_role=roles.task_role,
             execution_role=roles.execution_role,
-            log_group=logs,
+            log_group_name=log_group_name("ecr"),
         )
     return Template.from_stack(stack), Annotations.from_stack(stack)
 
@@ -192,7 +203,7 @@ def test_ecr_images_are_rendered_as_written_and_leave_no_warning(ecr_stack):
 
 
 def test_public_images_add_no_ecr_rights(edge_app):
-    (policy,) = edge_app["edge"].find_resources("AWS::IAM::Policy").values()
+    (policy,) = edge_app["shared"].find_resources("AWS::IAM::Policy").values()
     assert policy["Properties"]["PolicyDocument"]["Statement"] == execution_role_statements("Logs6819BB44", [])
 
 
@@ -235,11 +246,34 @@ def test_error_finding_fails_synth_even_past_the_app_check(tmp_path):
 
     app = create_app(context=read_cdk_json_context(ROOT / "cdk.json"), outdir=str(tmp_path))
     HubTaskDefinitionsStack(
-        app, "broken", catalog=EDGE, findings=(STRAY_ERROR,), prefix="broken", images={}, log_retention_days=1
+        app,
+        "broken",
+        services=EDGE.services,
+        sizes=EDGE.sizes,
+        findings=(STRAY_ERROR,),
+        prefix="b",
+        images={},
+        bucket="00",
     )
     with pytest.raises(RuntimeError, match="ValidationFailed") as excinfo:
         app.synth()
     assert f"ERROR {STRAY_ERROR}" in str(excinfo.value)
+
+
+def test_a_grant_to_a_shared_role_in_a_task_definition_stack_is_refused():
+    """The roles there are imported by name: a grant would add an inline policy per stack to the shared
+    role (IAM caps their total size), so it must be made in the shared stack, from the catalog."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_logs as logs
+
+    from hubcdk import check_no_grants, imported_task_roles
+
+    stack = Stack(App(), "shard")
+    task_role, execution_role = imported_task_roles(stack, prefix="p")
+    check_no_grants(task_role, execution_role)  # nothing granted yet
+    logs.LogGroup.from_log_group_name(stack, "Logs", "/ecs/p").grant_write(execution_role)
+    with pytest.raises(ValueError, match=r"a grant to the shared role shard/ExecutionRole was made in a task-def"):
+        check_no_grants(task_role, execution_role)
 
 
 def test_every_log_retention_maps_to_its_day_count(edge_app):

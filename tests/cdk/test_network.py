@@ -55,16 +55,16 @@ def test_construct_in_a_bare_stack_admits_only_the_hub_on_service_ports():
 
 def test_the_app_with_network_context_outputs_the_task_security_group(tmp_path, cdk_tools):
     hub = cdk_tools.synthesize(tmp_path, vpc_id=VPC, hub_security_group_id=HUB_SG)
-    hub.template.resource_count_is(SG, 1)
-    assert without_descriptions(ingress(hub.template)) == expected_rules(hub.inputs.catalog.services)
-    (logical_id,) = hub.template.find_resources(SG)
-    outputs = hub.template.to_json()["Outputs"]
+    hub.shared.resource_count_is(SG, 1)
+    assert without_descriptions(ingress(hub.shared)) == expected_rules(hub.inputs.catalog.services)
+    (logical_id,) = hub.shared.find_resources(SG)
+    outputs = hub.shared.to_json()["Outputs"]
     assert outputs["TaskSecurityGroupId"]["Value"] == {"Fn::GetAtt": [logical_id, "GroupId"]}
     families = [k for k in outputs if k.startswith("Family")]
     assert len(outputs) == len(families) + 1
 
 
 def test_without_network_context_the_stack_has_no_security_group(hub):
-    hub.template.resource_count_is(SG, 0)
-    assert "TaskSecurityGroupId" not in hub.template.to_json()["Outputs"]
+    hub.shared.resource_count_is(SG, 0)
+    assert "TaskSecurityGroupId" not in hub.shared.to_json().get("Outputs", {})
     assert hub.settings.network is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -9,6 +10,7 @@ import pytest
 
 from hubspec import render_health_check
 from hubspec.images import ecr_repository
+from hubspec.sharding import shard_of
 from tests.cdk.expect import execution_role_statements
 
 pytestmark = [pytest.mark.synth, pytest.mark.catalog]
@@ -45,8 +47,37 @@ def container(properties: dict) -> dict:
 
 def test_one_task_definition_per_service_and_size(hub):
     expected = families(hub)
-    hub.template.resource_count_is("AWS::ECS::TaskDefinition", len(expected))
+    kinds = [r["Type"] for r in hub.resources.values()]
+    assert kinds.count("AWS::ECS::TaskDefinition") == len(expected)
     assert set(hub.task_definitions()) == set(expected)
+
+
+def test_each_service_is_in_the_stack_of_its_hash_bucket(hub):
+    """Every size of a service in one stack `<prefix>-task-definitions-<NN>`, NN = shard_of(name); one stack
+    per non-empty bucket, each depending on the shared stack; no task definition in the shared stack."""
+    prefix = hub.settings.prefix
+    expected: dict[str, set[str]] = {}
+    for family, (service, _) in families(hub).items():
+        expected.setdefault(f"{prefix}-task-definitions-{shard_of(service):02d}", set()).add(family)
+    placed = {
+        name: {r["Properties"]["Family"] for r in t.to_json()["Resources"].values()}
+        for name, t in hub.templates.items()
+        if name != f"{prefix}-shared"
+    }
+    assert placed == expected
+    hub.shared.resource_count_is("AWS::ECS::TaskDefinition", 0)
+    for stack in hub.stacks.task_definitions.values():
+        assert [d.stack_name for d in stack.dependencies] == [f"{prefix}-shared"]
+
+
+def test_no_exports_and_no_outputs_per_family(hub):
+    """The stacks share resources by fixed names: an export would lock the shared stack."""
+    for name, template in hub.templates.items():
+        body = template.to_json()
+        assert "Fn::ImportValue" not in json.dumps(body), name
+        assert all("Export" not in o for o in body.get("Outputs", {}).values()), name
+        if name != hub.stacks.shared.stack_name:
+            assert "Outputs" not in body, name
 
 
 def test_task_definition_shape(hub):
@@ -95,18 +126,31 @@ def test_probe_url_and_curl_fails_on_http_errors(hub):
         assert max_time < check["Timeout"]
 
 
-def test_all_task_definitions_share_the_two_roles(hub):
-    hub.template.resource_count_is("AWS::IAM::Role", 2)
-    task_role = {"Fn::GetAtt": ["RolesTaskRoleF8D8DD59", "Arn"]}
-    execution_role = {"Fn::GetAtt": ["RolesExecutionRoleAB9762F7", "Arn"]}
+def role_arn(name: str) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, f":role/{name}"]]}
+
+
+def test_all_task_definitions_share_the_two_roles_by_name(hub):
+    prefix = hub.settings.prefix
+    hub.shared.resource_count_is("AWS::IAM::Role", 2)
+    names = {r["Properties"]["RoleName"] for r in hub.shared.find_resources("AWS::IAM::Role").values()}
+    assert names == {f"{prefix}-task-role", f"{prefix}-execution-role"}
+    task_role, execution_role = role_arn(f"{prefix}-task-role"), role_arn(f"{prefix}-execution-role")
     for family, props in hub.task_definitions().items():
         assert (props["TaskRoleArn"], props["ExecutionRoleArn"]) == (task_role, execution_role), family
+    kinds = {
+        r["Type"]
+        for name, t in hub.templates.items()
+        for r in t.to_json()["Resources"].values()
+        if name != hub.stacks.shared.stack_name
+    }
+    assert kinds == {"AWS::ECS::TaskDefinition"}  # no role, no policy in a task-definition stack
 
 
 def test_execution_role_may_only_write_to_the_log_group_and_pull_private_images(hub):
     repositories = [r.arn for spec in hub.inputs.catalog.services if (r := ecr_repository(spec.image))]
-    hub.template.resource_count_is("AWS::IAM::Policy", 1)
-    hub.template.has_resource_properties(
+    hub.shared.resource_count_is("AWS::IAM::Policy", 1)
+    hub.shared.has_resource_properties(
         "AWS::IAM::Policy",
         {
             "Roles": [{"Ref": "RolesExecutionRoleAB9762F7"}],
@@ -116,13 +160,14 @@ def test_execution_role_may_only_write_to_the_log_group_and_pull_private_images(
             },
         },
     )
-    for role in hub.template.find_resources("AWS::IAM::Role").values():
+    for role in hub.shared.find_resources("AWS::IAM::Role").values():
         assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
 
 
 def test_logical_ids_and_resource_count_are_stable(hub):
     """The shared resources keep fixed IDs; each task definition's ID starts with its service and size
-    (the full ID of each is in its snapshot), so nothing else is in the template."""
+    (the full ID of each is in its snapshot), so nothing else is in the templates."""
+    assert set(hub.shared.to_json()["Resources"]) == SHARED_LOGICAL_IDS
     task_definition_ids = set(hub.resources) - SHARED_LOGICAL_IDS
     assert len(task_definition_ids) == len(families(hub))
     for service, size in families(hub).values():
@@ -131,19 +176,9 @@ def test_logical_ids_and_resource_count_are_stable(hub):
     assert SHARED_LOGICAL_IDS <= set(hub.resources)
 
 
-def test_every_family_is_a_stack_output(hub):
-    outputs = {key: value["Value"] for key, value in hub.template.to_json()["Outputs"].items()}
-
-    def camel(name: str) -> str:
-        return "".join(word[:1].upper() + word[1:] for word in re.split(r"[-_]", name))
-
-    expected = {f"Family{camel(service)}{camel(size)}": family for family, (service, size) in families(hub).items()}
-    assert outputs == expected
-
-
 def test_logs_go_to_one_group_per_environment_with_retention(hub):
-    hub.template.resource_count_is("AWS::Logs::LogGroup", 1)
-    hub.template.has_resource(
+    hub.shared.resource_count_is("AWS::Logs::LogGroup", 1)
+    hub.shared.has_resource(
         "AWS::Logs::LogGroup",
         {
             "Properties": {
@@ -158,15 +193,17 @@ def test_logs_go_to_one_group_per_environment_with_retention(hub):
         assert container(hub.task_definitions()[family])["LogConfiguration"] == {
             "LogDriver": "awslogs",
             "Options": {
-                "awslogs-group": {"Ref": "Logs6819BB44"},
+                "awslogs-group": f"/ecs/{hub.settings.prefix}",
                 "awslogs-stream-prefix": service,
                 "awslogs-region": {"Ref": "AWS::Region"},
             },
         }
 
 
-def test_stack_is_environment_agnostic_and_has_no_version_metadata(hub):
-    assert hub.stack.environment == "aws://unknown-account/unknown-region"
-    text = hub.template_file.read_text()
-    assert not re.search(r"\b\d{12}\b", text)  # no account id baked in
-    assert "CDKMetadata" not in text and "AWS::CDK::Metadata" not in text
+def test_stacks_are_environment_agnostic_and_have_no_version_metadata(hub):
+    for stack in [hub.stacks.shared, *hub.stacks.task_definitions.values()]:
+        assert stack.environment == "aws://unknown-account/unknown-region"
+    for template_file in hub.template_files.values():
+        text = template_file.read_text()
+        assert not re.search(r"\b\d{12}\b", text)  # no account id baked in
+        assert "CDKMetadata" not in text and "AWS::CDK::Metadata" not in text
