@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
 from hubspec.images import ecr_repository
@@ -57,6 +58,7 @@ class HubServiceTaskDefinitions(Construct):
         execution_role: iam.IRole,
         log_group: logs.ILogGroup,
         findings: Sequence[Finding] = (),
+        home: HubHomeFileSystem | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         rendered = render_health_check(spec)
@@ -84,7 +86,7 @@ class HubServiceTaskDefinitions(Construct):
                 task_role=task_role,
                 execution_role=execution_role,
             )
-            task_definition.add_container(
+            container = task_definition.add_container(
                 "Server",
                 container_name=spec.name,
                 image=container_image,
@@ -93,6 +95,10 @@ class HubServiceTaskDefinitions(Construct):
                 health_check=health_check,
                 logging=ecs.LogDriver.aws_logs(stream_prefix=spec.name, log_group=log_group),
             )
+            if spec.efs is not None:
+                if home is None:
+                    raise ValueError(f"service {spec.name!r} declares efs: pass home=HubHomeFileSystem(...)")
+                home.attach(task_definition, container, spec.efs)
             if any("${" in part for part in rendered.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)
             self.task_definitions[size.name] = task_definition

@@ -39,4 +39,6 @@ def build_stack(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubTas
         log_retention_days=settings.log_retention_days,
         vpc_id=settings.network.vpc_id if settings.network else None,
         hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
+        efs_file_system_id=settings.efs_file_system_id,
+        efs_access_point_id=settings.efs_access_point_id,
     )

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from hubcdk import (
+    HubHomeFileSystem,
     HubServiceTaskDefinitions,
     HubTaskRoles,
     HubTaskSecurityGroup,
@@ -40,11 +41,14 @@ class HubTaskDefinitionsStack(Stack):
         log_retention_days: int,
         vpc_id: str | None = None,
         hub_security_group_id: str | None = None,
+        efs_file_system_id: str | None = None,
+        efs_access_point_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix})")
         log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
         roles = HubTaskRoles(self, "Roles")
         annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
+        self.home = home_file_system(self, catalog, roles, prefix, efs_file_system_id, efs_access_point_id)
         self.services: dict[str, HubServiceTaskDefinitions] = {}
         for spec in catalog.services:
             service = HubServiceTaskDefinitions(
@@ -58,6 +62,7 @@ class HubTaskDefinitionsStack(Stack):
                 execution_role=roles.execution_role,
                 log_group=log_group,
                 findings=[f for f in findings if f.service == spec.name],
+                home=self.home,
             )
             for size, family in service.families.items():
                 CfnOutput(
@@ -84,3 +89,24 @@ class HubTaskDefinitionsStack(Stack):
                 description="Security group for the hub's tasks (c.ECSSpawner.security_groups): "
                 "only the hub's group, only on each service's port",
             )
+
+
+def home_file_system(
+    stack: Stack, catalog: Catalog, roles: HubTaskRoles, prefix: str, fs_id: str | None, ap_id: str | None
+) -> HubHomeFileSystem | None:
+    """The EFS homes' file system (and its outputs) when a service declares `efs`; None otherwise."""
+    if not any(s.efs for s in catalog.services):
+        return None
+    home = HubHomeFileSystem(
+        stack,
+        "Homes",
+        services=catalog.services,
+        task_role=roles.task_role,
+        prefix=prefix,
+        file_system_id=fs_id,
+        shared_access_point_id=ap_id,
+    )
+    CfnOutput(stack, "HomeFileSystemId", value=home.file_system_id, description="c.ECSSpawner.efs_file_system_id")
+    if home.shared_access_point_id is not None:
+        CfnOutput(stack, "HomeSharedAccessPointId", value=home.shared_access_point_id, description="shared EFS home")
+    return home

@@ -35,10 +35,18 @@ def load_inputs(settings: HubSettings) -> HubInputs:
         if name not in known
     ]
     families = sum(len(s.sizes) for s in catalog.services)
-    if settings.network is not None and families >= MAX_FAMILIES:  # the group's output is one more
+    homes = [s.efs for s in catalog.services if s.efs is not None]
+    extra = len(homes[:1]) + len([h for h in homes if not h.per_user][:1])  # HomeFileSystemId, HomeSharedAccessPointId
+    if settings.network is not None and families + extra >= MAX_FAMILIES:  # the group's output is one more
         errors.append(
-            f"context: {VPC_ID}: the task security group's output would be the stack's {families + 1}st; "
-            f"CloudFormation allows {MAX_FAMILIES} outputs: offer at most {MAX_FAMILIES - 1} families with it"
+            f"context: {VPC_ID}: the task security group's output would be the stack's {families + extra + 1}st; "
+            f"CloudFormation allows {MAX_FAMILIES} outputs: offer at most {MAX_FAMILIES - extra - 1} families with it"
+        )
+    elif families + extra > MAX_FAMILIES:
+        owner = next(s for s in catalog.services if s.efs is not None)
+        errors.append(
+            f"{owner.source.file}:{owner.source.line_of('efs')}: efs: the EFS home outputs would make {families + extra} stack "
+            f"outputs; CloudFormation allows {MAX_FAMILIES}: offer at most {MAX_FAMILIES - extra} families with EFS homes"
         )
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged

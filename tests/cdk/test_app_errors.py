@@ -91,6 +91,31 @@ CONTEXT_CASES = {
             "context: hub_security_group_id: 'sg-0123456789abcdef0 ' is not an id like 'sg-0123456789abcdef0'",
         ],
     ),
+    "efs_file_system_id_not_fs_hex": (
+        ["efs_file_system_id=fs-XYZ123"],
+        [
+            "context: efs_file_system_id: 'fs-XYZ123' is not an EFS file system id; expected fs- and 8 or 17 "
+            "hex digits, like 'fs-0123456789abcdef0'"
+        ],
+    ),
+    "efs_file_system_id_arn": (
+        ["efs_file_system_id=arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-01234567"],
+        [
+            "context: efs_file_system_id: 'arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-01234567'"
+            " is not an EFS file system id; expected fs- and 8 or 17 hex digits, like 'fs-0123456789abcdef0'"
+        ],
+    ),
+    "efs_access_point_without_file_system": (
+        ["efs_access_point_id=fsap-0123456789abcdef0"],
+        ["context: efs_access_point_id: needs efs_file_system_id too: an access point belongs to one file system"],
+    ),
+    "efs_access_point_not_fsap_hex": (
+        ["efs_file_system_id=fs-01234567", "efs_access_point_id=fs-01234567"],
+        [
+            "context: efs_access_point_id: 'fs-01234567' is not an EFS access point id; expected fsap- and 17 hex "
+            "digits, like 'fsap-0123456789abcdef0'"
+        ],
+    ),
     "several_at_once": (
         ["prefix=a b", "images=[]"],
         [
@@ -193,5 +218,24 @@ def test_the_task_security_groups_output_counts_against_the_200(run_main, tmp_pa
         [
             "context: vpc_id: the task security group's output would be the stack's 201st; CloudFormation "
             "allows 200 outputs: offer at most 199 families with it"
+        ],
+    )
+
+
+def test_the_efs_home_output_counts_against_the_200(run_main, tmp_path):
+    """50 services x 4 sizes = 200 family outputs: one service with an EFS home adds HomeFileSystemId."""
+    services = tmp_path / "services"
+    services.mkdir()
+    for i in range(50):
+        efs = "efs: {mount_path: /home/jovyan, per_user: true}\n" if i == 0 else ""
+        (services / f"s{i:02d}.yaml").write_text(
+            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n{efs}"
+            "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
+        )
+    assert run_main(f"services_dir={services}") == (
+        1,
+        [
+            f"{services / 's00.yaml'}:4: efs: the EFS home outputs would make 201 stack outputs; CloudFormation "
+            "allows 200: offer at most 199 families with EFS homes"
         ],
     )
