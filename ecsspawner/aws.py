@@ -57,15 +57,15 @@ def client_config(*, max_attempts: int, mode: str = "standard") -> Config:
     return Config(retries={"mode": mode, "max_attempts": max(1, max_attempts)}, max_pool_connections=THREADS)
 
 
-def make_client(region: str | None, *, max_attempts: int, mode: str = "standard") -> Any:
-    """A new ECS client with `client_config`. Blocking (it loads botocore's service model): call it in a thread.
+def make_client(region: str | None, *, max_attempts: int, mode: str = "standard", service: str = "ecs") -> Any:
+    """A new ECS (or `service`: "efs") client with `client_config`. Blocking (it loads botocore's service model): call it in a thread.
 
     boto3's default session is not safe to use from several threads at once, so each client gets its own
     session, made under a lock.
     """
     with _client_lock:
         session = boto3.session.Session(region_name=region)
-        return session.client("ecs", config=client_config(max_attempts=max_attempts, mode=mode))
+        return session.client(service, config=client_config(max_attempts=max_attempts, mode=mode))
 
 
 def error_code(exc: BaseException) -> str:

@@ -25,7 +25,7 @@ from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
 from traitlets import Bool, Callable, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, bootstrap, hubstart, install, metrics, options, overrides, reaper, records, taskview
+from ecsspawner import aws, bootstrap, homes, hubstart, install, metrics, options, overrides, reaper, records, taskview
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, read_hub_holdings
 from ecsspawner.identity import (
@@ -171,6 +171,28 @@ class ECSSpawner(Spawner):
         read this file.""",
     ).tag(config=True)
 
+    efs_file_system_id = Unicode(
+        "",
+        help="""EFS file system of the per-user homes (the stack's output HomeFileSystemId).
+
+        Needed when a service declares `efs: {per_user: true}`: each user gets an access point of their own and
+        a task definition family of their own that names it (docs/efs.md).""",
+    ).tag(config=True)
+    efs_client_factory = Callable(
+        help="""Zero-argument callable returning a boto3 EFS client (tests inject moto's); called in a worker
+        thread once per hub. The default retries as the ECS client does (retry_mode, stop_attempts).""",
+    ).tag(config=True)
+    efs_cleanup_on_delete = Bool(
+        True,
+        help="""When JupyterHub deletes a user, delete that user's EFS access point(s) and deregister that
+        user's task definition revisions (logged). Their files stay on the file system. False: keep both.""",
+    ).tag(config=True)
+    task_definition_cache_ttl = Float(
+        60.0,
+        help="""Seconds a synthesized family's latest revision is reused for per-user copies before it is
+        read again (after a `cdk deploy`, users get the new revision within this time).""",
+    ).tag(config=True)
+
     task_arn: str = ""
     task_cluster: str = ""
     spawn_id: str = ""
@@ -196,6 +218,19 @@ class ECSSpawner(Spawner):
     @default("client_factory")
     def _default_client_factory(self):
         return boto3_ecs_factory(self.region, self.stop_attempts, self.retry_mode)
+
+    @default("efs_client_factory")
+    def _default_efs_client_factory(self):
+        return functools.partial(
+            aws.make_client, self.region, max_attempts=self.stop_attempts, mode=self.retry_mode, service="efs"
+        )
+
+    @validate("efs_file_system_id")
+    def _check_file_system(self, proposal):
+        problem = proposal.value and homes.file_system_problem(proposal.value)
+        if problem:
+            raise TraitError(f"ECSSpawner.efs_file_system_id {problem}")
+        return proposal.value
 
     @validate("prefix", "hub_id")
     def _check_name(self, proposal):
@@ -359,7 +394,10 @@ class ECSSpawner(Spawner):
             await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
             margin = min(self.start_deadline_margin, self.start_timeout / 4)
             deadline = began + self.start_timeout - margin if margin > 0 else float("inf")
-            arn = await self._run_task(choice, spawn_id, retry_until=min(deadline, began + self.start_timeout))
+            task_definition = await self._user_task_definition(choice)
+            arn = await self._run_task(
+                choice, spawn_id, retry_until=min(deadline, began + self.start_timeout), task_definition=task_definition
+            )
             self._spawn_record.launched()
             ready = await self._wait_until_ready(choice, arn, deadline)
             self._spawn_record.finish(None)
@@ -373,9 +411,12 @@ class ECSSpawner(Spawner):
             if not self._run_pending():
                 registry.end(spawn_id)  # from here the spawner's state (memory, then DB) holds the task
 
-    async def _run_task(self, choice: options.Choice, spawn_id: str, *, retry_until: float = 0.0) -> str:
+    async def _run_task(
+        self, choice: options.Choice, spawn_id: str, *, retry_until: float = 0.0, task_definition: str = ""
+    ) -> str:
         client = self.reader.client
-        container = self.container_name or await self._first_essential(choice.family)
+        task_definition = task_definition or choice.family
+        container = self.container_name or await self._first_essential(task_definition)
         env = {k: str(v) for k, v in self.get_env().items()}
         if self.token_bootstrap and self.api_token:  # nothing long-lived in what DescribeTasks shows
             env = bootstrap.split_env(env, self.api_token)
@@ -396,7 +437,7 @@ class ECSSpawner(Spawner):
         }
         kwargs: dict[str, Any] = dict(
             cluster=self.cluster,
-            taskDefinition=choice.family,
+            taskDefinition=task_definition,
             launchType="FARGATE",
             platformVersion=self.platform_version,
             count=1,
@@ -426,6 +467,86 @@ class ECSSpawner(Spawner):
         arn = tasks[0]["taskArn"]
         self.log.info("%s: RunTask %s -> %s (spawn %s)", self._log_name, choice.family, arn, spawn_id)
         return arn
+
+    # --- per-user EFS homes (homes.py) -----------------------------------------
+
+    async def _homes(self) -> homes.UserHomes:
+        """This hub's per-user homes (one per hub, file system and cluster), clients made in a worker thread."""
+        if not self.efs_file_system_id:
+            raise SpawnException(
+                "This hub's home directories are not configured; ask an administrator.",
+                reason="config",
+                status_code=500,
+                log_message="ECSSpawner needs c.ECSSpawner.efs_file_system_id (the stack's HomeFileSystemId) "
+                "for a service with efs per_user: true",
+            )
+        key = (self.hub_id, self.efs_file_system_id, self.region, self.cluster, id(self.efs_client_factory))
+        if key not in homes._homes:
+            efs_client = await aws.call(self.efs_client_factory)
+            ecs_client = (await self._open_reader()).client
+            return homes.shared_homes(
+                key,
+                lambda: homes.UserHomes(
+                    efs_client=efs_client,
+                    ecs_client=ecs_client,
+                    file_system_id=self.efs_file_system_id,
+                    hub_id=self.hub_id,
+                    prefix=self.prefix,
+                    log=self.log,
+                    definition_ttl=self.task_definition_cache_ttl,
+                ),
+            )
+        return homes._homes[key]
+
+    async def _user_task_definition(self, choice: options.Choice) -> str:
+        """For a per-user home: the exact revision (the user's family) naming the user's access point; else ""."""
+        home = choice.service.efs
+        if home is None or not home.per_user:
+            return ""
+        self._emit(20, "home", "Preparing your home directory")
+        try:
+            user_homes = await self._homes()
+            point = await user_homes.access_point(self.user.name, home, self.install_id)
+            return await user_homes.task_definition(
+                choice.family, self.user.name, point["AccessPointId"], self.install_id
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _aws_spawn_error(exc, "Your home directory could not be prepared", service="") from None
+        except homes.HomeError as exc:
+            raise SpawnException(
+                "Your home directory could not be prepared; ask an administrator.",
+                reason="home",
+                status_code=500,
+                log_message=f"ECSSpawner: {exc}",
+            ) from None
+
+    async def delete_forever(self) -> None:
+        """JupyterHub deletes the user (called for the default server too) or a named server.
+
+        Only the user's deletion removes anything: that user's access points and task definition revisions
+        (efs_cleanup_on_delete), logged. A named server's deletion keeps them: the home is the user's.
+        """
+        if self.name or not self.efs_cleanup_on_delete or not self.efs_file_system_id:
+            return
+        try:
+            per_user = any(s.efs is not None and s.efs.per_user for s in self.catalog.services)
+        except SpawnException:
+            per_user = True  # no catalog: clean up anyway, by name
+        if per_user:
+            await self.remove_user_home(self.user.name)
+
+    async def remove_user_home(self, user: str) -> tuple[list[str], list[str]]:
+        """Delete `user`'s access points and deregister `user`'s task definition revisions; logged. Files stay."""
+        user_homes = await self._homes()
+        points, revisions = await user_homes.remove_user(user)
+        self.log.warning(
+            "EFS home of %s removed: %d access point(s) deleted, %d revision(s) deregistered; files stay on %s",
+            user,
+            len(points),
+            len(revisions),
+            self.efs_file_system_id,
+        )
+        return points, revisions
 
     def _record_run(self, spawn_id: str, future: asyncio.Future) -> None:
         """Record the ARN the moment RunTask answers, whatever happened to start() meanwhile."""
@@ -766,12 +887,21 @@ def _aws_message(exc: BaseException) -> str:
     return str(exc.response.get("Error", {}).get("Message", "")) if isinstance(exc, ClientError) else str(exc)
 
 
-def _aws_spawn_error(exc: BaseException, context: str = "") -> SpawnException:
-    """An AWS refusal as the user sees it: which ECS call, which AWS error code, AWS's message."""
+def _aws_spawn_error(exc: BaseException, context: str = "", service: str = "ECS") -> SpawnException:
+    """An AWS refusal as the user sees it: which call (of which service), which AWS error code, AWS's message."""
     operation = getattr(exc, "operation_name", "") or "request"
+    if not service:  # the client's own name: EFS or ECS
+        service = _service_of(operation)
     message = _aws_message(exc)
-    text = f"ECS {operation} failed: {aws.error_code(exc)}: {message}".rstrip(": ")
+    text = f"{service} {operation} failed: {aws.error_code(exc)}: {message}".rstrip(": ")
     return SpawnException(f"{context}: {text}" if context else text, reason="aws-error", status_code=500)
+
+
+_EFS_OPERATIONS = {"CreateAccessPoint", "DescribeAccessPoints", "DeleteAccessPoint"}
+
+
+def _service_of(operation: str) -> str:
+    return "EFS" if operation in _EFS_OPERATIONS else "ECS"
 
 
 _catalogs: dict[tuple[str, str], Catalog] = {}

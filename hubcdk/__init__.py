@@ -5,6 +5,7 @@ shadow the `constructs` library that aws-cdk-lib imports. Every value these
 constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 """
 
+from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
 from hubcdk.logs import environment_log_group, log_group_name, retention_days
@@ -13,6 +14,7 @@ from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
 from hubcdk.service import HubServiceTaskDefinitions
 
 __all__ = [
+    "HubHomeFileSystem",
     "HubServiceTaskDefinitions",
     "HubTaskRoles",
     "HubTaskSecurityGroup",

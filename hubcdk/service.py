@@ -9,6 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
 from hubspec.images import ecr_repository
@@ -56,6 +57,7 @@ class HubServiceTaskDefinitions(Construct):
         execution_role: iam.IRole,
         log_group_name: str,
         findings: Sequence[Finding] = (),
+        home: HubHomeFileSystem | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         rendered = render_health_check(spec)
@@ -85,7 +87,7 @@ class HubServiceTaskDefinitions(Construct):
                 task_role=task_role,
                 execution_role=execution_role,
             )
-            task_definition.add_container(
+            container = task_definition.add_container(
                 "Server",
                 container_name=spec.name,
                 image=container_image,
@@ -94,6 +96,10 @@ class HubServiceTaskDefinitions(Construct):
                 health_check=health_check,
                 logging=logging,
             )
+            if spec.efs is not None:
+                if home is None:
+                    raise ValueError(f"service {spec.name!r} declares efs: pass home=HubHomeFileSystem(...)")
+                home.attach(task_definition, container, spec.efs)
             if any("${" in part for part in rendered.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)
             self.task_definitions[size.name] = task_definition

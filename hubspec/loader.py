@@ -27,6 +27,7 @@ from hubspec.model import (
     DEFAULT_PORT,
     Acknowledgement,
     Catalog,
+    EfsSpec,
     HealthCheckSpec,
     ServiceSpec,
     SizeSpec,
@@ -101,9 +102,12 @@ def _explain(doc: YamlDoc, err: ValidationError) -> list[SpecError]:
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         allowed = sorted(err.schema.get("properties", {}))
         out = []
+        misplaced = err.schema.get("x-misplaced", {})
         for key in sorted(set(err.instance) - set(allowed)):
             guess = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {guess[0]!r}? " if guess else ""
+            if key in misplaced:  # a key the schema knows elsewhere: say where it goes
+                hint = f"{misplaced[key]}; "
             msg = f"unknown key {key!r}; {hint}allowed keys: {', '.join(allowed)}"
             out.append(SpecError(doc.file, doc.line_of(path + (key,)), format_path(path + (key,)), msg))
         if out:
@@ -227,7 +231,7 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
         description=data.get("description", ""),
         sizes=tuple(data["sizes"]),
         default_size=data.get("default_size", data["sizes"][0]),
-        efs_backed=data.get("efs_backed", False),
+        efs=_build_efs(data["efs"]) if "efs" in data else None,
         startup_typical=startup.get("typical"),
         startup_p95=startup.get("p95"),
         acknowledged=tuple(
@@ -247,6 +251,42 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
         ),
         source=Source(doc.file, dict(doc.lines)),
     )
+
+
+def _build_efs(efs: dict[str, Any]) -> EfsSpec:
+    return EfsSpec(
+        mount_path=efs["mount_path"],
+        per_user=efs["per_user"],
+        uid=int(efs.get("uid", EfsSpec.uid)),
+        gid=int(efs.get("gid", EfsSpec.gid)),
+    )
+
+
+def efs_owner_errors(specs: list[ServiceSpec]) -> list[SpecError]:
+    """Every EFS home of a catalog runs as one uid/gid: a user's per-user directory is shared by all their
+    services (one access point per user), and a directory created for one uid is not writable by another."""
+    errors: list[SpecError] = []
+    first: ServiceSpec | None = None
+    for spec in sorted(specs, key=lambda s: (s.source.file, s.name)):
+        if spec.efs is None:
+            continue
+        if first is None or first.efs is None:
+            first = spec
+            continue
+        for key in ("uid", "gid"):
+            mine, theirs = getattr(spec.efs, key), getattr(first.efs, key)
+            if mine != theirs:
+                errors.append(
+                    SpecError(
+                        spec.source.file,
+                        spec.source.line_of("efs", key),
+                        format_path(("efs", key)),
+                        f"{key} {mine} differs from {theirs}, the {key} of service {first.name!r} "
+                        f"({first.source.file}:{first.source.line_of('efs', key)}); every EFS home of a hub runs "
+                        f"as one uid/gid, because a user's directory is shared by all of their services",
+                    )
+                )
+    return errors
 
 
 def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:
@@ -351,6 +391,7 @@ def load_catalog(services_dir: Path | str, sizes_file: Path | str) -> Catalog:
         if not file_errors:
             specs.append(_build_service(doc))
     errors += catalog_errors(specs, services_dir)
+    errors += efs_owner_errors(specs)
     if errors:
         raise SpecErrors(errors)
     return Catalog(

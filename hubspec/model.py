@@ -82,6 +82,22 @@ class HealthCheckSpec:
         return f"the custom command runs until ECS kills it at the {self.timeout} s timeout"
 
 
+# The task definition volume that holds a service's EFS home: the CDK app names it, the spawner finds it.
+HOME_VOLUME = "home"
+DEFAULT_EFS_UID = 1000  # jovyan in the Jupyter images
+DEFAULT_EFS_GID = 100  # users
+
+
+@dataclass(frozen=True)
+class EfsSpec:
+    """A persistent home on EFS at `mount_path`; `per_user`: one access point (and directory) per user."""
+
+    mount_path: str
+    per_user: bool
+    uid: int = DEFAULT_EFS_UID
+    gid: int = DEFAULT_EFS_GID
+
+
 @dataclass(frozen=True)
 class SizeSpec:
     name: str
@@ -111,11 +127,16 @@ class ServiceSpec:
     default_size: str
     port: int = DEFAULT_PORT
     description: str = ""
-    efs_backed: bool = False
+    efs: EfsSpec | None = None
     startup_typical: float | None = None
     startup_p95: float | None = None
     acknowledged: tuple[Acknowledgement, ...] = ()
     source: Source = field(default_factory=lambda: Source("<memory>"), compare=False)
+
+    @property
+    def efs_backed(self) -> bool:
+        """The home directory is on EFS (slow first reads): derived from `efs`, the one place that says so."""
+        return self.efs is not None
 
     @property
     def probe_port(self) -> int:

@@ -58,6 +58,8 @@ def build_stacks(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubSt
         log_retention_days=settings.log_retention_days,
         vpc_id=settings.network.vpc_id if settings.network else None,
         hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
+        efs_file_system_id=settings.efs_file_system_id,
+        efs_access_point_id=settings.efs_access_point_id,
     )
     task_definitions: dict[int, HubTaskDefinitionsStack] = {}
     for bucket, services in shards(catalog.services).items():
@@ -70,6 +72,7 @@ def build_stacks(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubSt
             prefix=prefix,
             images=settings.images,
             bucket=shard_label(bucket),
+            home=shared.home,
         )
         stack.add_stack_dependency(shared, "the task definitions name the shared roles and log group")
         task_definitions[bucket] = stack

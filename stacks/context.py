@@ -28,10 +28,25 @@ SIZES_FILE = "sizes_file"
 VPC_ID = "vpc_id"
 HUB_SECURITY_GROUP_ID = "hub_security_group_id"
 CFN_VALIDATION = "cfn_validation"
-KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE, VPC_ID, HUB_SECURITY_GROUP_ID, CFN_VALIDATION)
+EFS_FILE_SYSTEM_ID = "efs_file_system_id"
+EFS_ACCESS_POINT_ID = "efs_access_point_id"
+KEYS = (
+    PREFIX,
+    IMAGES,
+    LOG_RETENTION,
+    SERVICES_DIR,
+    SIZES_FILE,
+    VPC_ID,
+    HUB_SECURITY_GROUP_ID,
+    CFN_VALIDATION,
+    EFS_FILE_SYSTEM_ID,
+    EFS_ACCESS_POINT_ID,
+)
 
 _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _SG_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
+_FS_ID = re.compile(r"fs-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
+_FSAP_ID = re.compile(r"fsap-[0-9a-f]{17}\Z")
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
 LOG_RETENTION_DAYS = (
@@ -79,6 +94,8 @@ class HubSettings:
     # aws-cdk-lib's built-in CloudFormation validation engine (docs/design.md: which of its rules the
     # project enforces itself, and where the engine still runs). Off by default: 2/3 of synth time.
     cfn_validation: bool = False
+    efs_file_system_id: str | None = None  # None: a catalog with EFS homes gets a file system of its own
+    efs_access_point_id: str | None = None  # the shared homes' access point; None: the stack makes one
 
 
 def read_cdk_json_context(cdk_json: Path) -> dict[str, Any]:
@@ -151,6 +168,7 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         cfn_validation = cfn_validation == "true"
     if not isinstance(cfn_validation, bool):
         bad(CFN_VALIDATION, f"{cfn_validation!r} is not true or false")
+    file_system_id, access_point_id = _efs(context, bad)
     if errors or retention is None:
         raise InputErrors(errors)
     return HubSettings(
@@ -161,7 +179,30 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         images=images,
         network=network,
         cfn_validation=cfn_validation is True,
+        efs_file_system_id=file_system_id,
+        efs_access_point_id=access_point_id,
     )
+
+
+def _efs(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> tuple[str | None, str | None]:
+    """The EFS ids, used as written (no lookups): `fs-` + 8 or 17 hex, `fsap-` + 17 hex; an access point
+    belongs to one file system, so it needs the file system's id too."""
+    fs, ap = context.get(EFS_FILE_SYSTEM_ID), context.get(EFS_ACCESS_POINT_ID)
+    if fs is not None and not (isinstance(fs, str) and _FS_ID.match(fs)):
+        bad(
+            EFS_FILE_SYSTEM_ID,
+            f"{fs!r} is not an EFS file system id; expected fs- and 8 or 17 hex digits, like 'fs-0123456789abcdef0'",
+        )
+        fs = None
+    if ap is not None and not (isinstance(ap, str) and _FSAP_ID.match(ap)):
+        bad(
+            EFS_ACCESS_POINT_ID,
+            f"{ap!r} is not an EFS access point id; expected fsap- and 17 hex digits, like 'fsap-0123456789abcdef0'",
+        )
+        ap = None
+    elif ap is not None and EFS_FILE_SYSTEM_ID not in context:
+        bad(EFS_ACCESS_POINT_ID, f"needs {EFS_FILE_SYSTEM_ID} too: an access point belongs to one file system")
+    return fs, ap
 
 
 def _network(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> TaskNetwork | None:

@@ -4,7 +4,10 @@ One shared stack `<prefix>-shared` holds what every task definition uses; the ta
 are spread over stacks `<prefix>-task-definitions-<NN>`, one per non-empty hash bucket of service
 names (`hubspec.sharding`: a service never moves to another stack when others are added). A
 task-definition stack names the shared resources by their fixed physical names (roles, log group)
-and depends on the shared stack, so there is no CloudFormation export between them.
+and depends on the shared stack, so there is no CloudFormation export between them. The one value
+that cannot have a fixed name, the id of an EFS file system the shared stack creates, is read with
+a weak reference (cdk.json `@aws-cdk/core:defaultCrossStackReferences: weak`: `Fn::GetStackOutput`,
+which locks nothing in the shared stack, unlike an export).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from hubcdk import (
+    HubHomeFileSystem,
     HubServiceTaskDefinitions,
     HubTaskRoles,
     HubTaskSecurityGroup,
@@ -51,6 +55,8 @@ class HubSharedStack(Stack):
         log_retention_days: int,
         vpc_id: str | None = None,
         hub_security_group_id: str | None = None,
+        efs_file_system_id: str | None = None,
+        efs_access_point_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub shared resources for ECS task definitions ({prefix})")
         self.log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
@@ -59,6 +65,7 @@ class HubSharedStack(Stack):
             log_group=self.log_group, images=[images.get(spec.name, spec.image) for spec in catalog.services]
         )
         annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
+        self.home = home_file_system(self, catalog, self.roles, prefix, efs_file_system_id, efs_access_point_id)
         self.task_security_group: HubTaskSecurityGroup | None = None
         if vpc_id and hub_security_group_id:  # only with both context keys: otherwise the stack is unchanged
             self.task_security_group = HubTaskSecurityGroup(
@@ -95,6 +102,7 @@ class HubTaskDefinitionsStack(Stack):
         prefix: str,
         images: Mapping[str, str],
         bucket: str,
+        home: HubHomeFileSystem | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix}, bucket {bucket})")
         task_role, execution_role = imported_task_roles(self, prefix=prefix)
@@ -111,5 +119,27 @@ class HubTaskDefinitionsStack(Stack):
                 execution_role=execution_role,
                 log_group_name=log_group_name(prefix),
                 findings=[f for f in findings if f.service == spec.name],
+                home=home,
             )
         check_no_grants(task_role, execution_role)
+
+
+def home_file_system(
+    stack: Stack, catalog: Catalog, roles: HubTaskRoles, prefix: str, fs_id: str | None, ap_id: str | None
+) -> HubHomeFileSystem | None:
+    """The EFS homes' file system (and its outputs) when a service declares `efs`; None otherwise."""
+    if not any(s.efs for s in catalog.services):
+        return None
+    home = HubHomeFileSystem(
+        stack,
+        "Homes",
+        services=catalog.services,
+        task_role=roles.task_role,
+        prefix=prefix,
+        file_system_id=fs_id,
+        shared_access_point_id=ap_id,
+    )
+    CfnOutput(stack, "HomeFileSystemId", value=home.file_system_id, description="c.ECSSpawner.efs_file_system_id")
+    if home.shared_access_point_id is not None:
+        CfnOutput(stack, "HomeSharedAccessPointId", value=home.shared_access_point_id, description="shared EFS home")
+    return home

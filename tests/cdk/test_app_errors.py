@@ -98,6 +98,31 @@ CONTEXT_CASES = {
             "context: hub_security_group_id: 'sg-0123456789abcdef0 ' is not an id like 'sg-0123456789abcdef0'",
         ],
     ),
+    "efs_file_system_id_not_fs_hex": (
+        ["efs_file_system_id=fs-XYZ123"],
+        [
+            "context: efs_file_system_id: 'fs-XYZ123' is not an EFS file system id; expected fs- and 8 or 17 "
+            "hex digits, like 'fs-0123456789abcdef0'"
+        ],
+    ),
+    "efs_file_system_id_arn": (
+        ["efs_file_system_id=arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-01234567"],
+        [
+            "context: efs_file_system_id: 'arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-01234567'"
+            " is not an EFS file system id; expected fs- and 8 or 17 hex digits, like 'fs-0123456789abcdef0'"
+        ],
+    ),
+    "efs_access_point_without_file_system": (
+        ["efs_access_point_id=fsap-0123456789abcdef0"],
+        ["context: efs_access_point_id: needs efs_file_system_id too: an access point belongs to one file system"],
+    ),
+    "efs_access_point_not_fsap_hex": (
+        ["efs_file_system_id=fs-01234567", "efs_access_point_id=fs-01234567"],
+        [
+            "context: efs_access_point_id: 'fs-01234567' is not an EFS access point id; expected fsap- and 17 hex "
+            "digits, like 'fsap-0123456789abcdef0'"
+        ],
+    ),
     "several_at_once": (
         ["prefix=a b", "images=[]"],
         [

@@ -147,7 +147,7 @@ def ecr_stack(tmp_path_factory):
     from aws_cdk import Stack
     from aws_cdk.assertions import Annotations, Template
 
-    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
+    from hubcdk import HubHomeFileSystem, HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
     from stacks.app_builder import create_app
     from stacks.context import read_cdk_json_context
 
@@ -156,6 +156,7 @@ def ecr_stack(tmp_path_factory):
     roles = HubTaskRoles(stack, "Roles", prefix="ecr")
     logs = environment_log_group(stack, "Logs", prefix="ecr", retention=1)
     roles.grant_task_start(log_group=logs, images=ECR_IMAGES.values())
+    home = HubHomeFileSystem(stack, "Homes", services=HUB_CATALOG.services, task_role=roles.task_role, prefix="ecr")
     for spec in HUB_CATALOG.services:
         HubServiceTaskDefinitions(
             stack,
@@ -167,13 +168,19 @@ def ecr_stack(tmp_path_factory):
             task_role=roles.task_role,
             execution_role=roles.execution_role,
             log_group_name=log_group_name("ecr"),
+            home=home,
         )
     return Template.from_stack(stack), Annotations.from_stack(stack)
 
 
 def test_private_ecr_images_give_the_execution_role_exactly_their_pull_rights(ecr_stack):
     template, _ = ecr_stack
-    template.resource_count_is("AWS::IAM::Policy", 1)
+    execution = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": "RolesExecutionRoleAB9762F7"}]
+    ]
+    assert len(execution) == 1
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {

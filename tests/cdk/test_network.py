@@ -60,8 +60,10 @@ def test_the_app_with_network_context_outputs_the_task_security_group(tmp_path, 
     (logical_id,) = hub.shared.find_resources(SG)
     outputs = hub.shared.to_json()["Outputs"]
     assert outputs["TaskSecurityGroupId"]["Value"] == {"Fn::GetAtt": [logical_id, "GroupId"]}
-    families = [k for k in outputs if k.startswith("Family")]
-    assert len(outputs) == len(families) + 1
+    homes = [k for k in outputs if k.startswith("Home")]  # the EFS homes' outputs (test_efs.py)
+    # The created file system's id, read by the task-definition stacks through Fn::GetStackOutput (hub_stack.py)
+    exports = [k for k in outputs if k.startswith("PublishOutput")]
+    assert len(outputs) == len(homes) + len(exports) + 1
 
 
 def test_without_network_context_the_stack_has_no_security_group(hub):

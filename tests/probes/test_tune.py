@@ -183,7 +183,9 @@ def _values(tmp_path, text: str, samples) -> dict:
 
 def _hc(interval=15, timeout=10, retries=8, start_period=45, efs=False) -> str:
     return (
-        f"name: web\nimage: x/y:1\nsizes: [small]\nefs_backed: {'true' if efs else 'false'}\nhealth_check:\n"
+        "name: web\nimage: x/y:1\nsizes: [small]\n"
+        + ("efs: {mount_path: /home/jovyan, per_user: true}\n" if efs else "")
+        + "health_check:\n"
         f"  interval: {interval}\n  timeout: {timeout}\n  retries: {retries}\n  start_period: {start_period}\n"
     )
 

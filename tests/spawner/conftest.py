@@ -29,7 +29,7 @@ from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 from traitlets.config import Config
 
-from ecsspawner import ECSSpawner, pending, reader, reaper
+from ecsspawner import ECSSpawner, homes, pending, reader, reaper
 from ecsspawner import aws as aws_calls
 from ecsspawner import spawner as spawner_module
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
@@ -49,11 +49,16 @@ class Aws:
     security_group: str
     cluster: str
     _client: Any
+    file_system_id: str = ""
+    _efs: Any = None
     PREFIX = PREFIX
     HUB_ID = HUB_ID
 
     def client(self) -> Any:
         return self._client
+
+    def efs(self) -> Any:
+        return self._efs
 
     def stubbed(self) -> tuple[Any, Stubber]:
         """A real ECS client whose replies a test scripts exactly (errors, throttling, MISSING)."""
@@ -157,8 +162,10 @@ def _moto():
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
         sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         ecs = boto3.client("ecs", region_name=REGION)
-        register_families(ecs, PREFIX)
-        yield subnet, sg, ecs
+        efs = boto3.client("efs", region_name=REGION)
+        file_system = efs.create_file_system(CreationToken="homes", Encrypted=True)["FileSystemId"]
+        register_families(ecs, PREFIX, file_system)
+        yield subnet, sg, ecs, efs, file_system
     state_manager.unset_transition("ecs::task")
 
 
@@ -167,21 +174,23 @@ _clusters = itertools.count()
 
 @pytest.fixture
 def aws(_moto):
-    subnet, sg, ecs = _moto
+    subnet, sg, ecs, efs, file_system = _moto
     cluster = f"hub-cluster-{next(_clusters)}"
     ecs.create_cluster(clusterName=cluster)
-    return Aws(subnet=subnet, security_group=sg, cluster=cluster, _client=ecs)
+    return Aws(subnet=subnet, security_group=sg, cluster=cluster, _client=ecs, file_system_id=file_system, _efs=efs)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_hub_globals():
     """Readers, in-flight registries and reaper loops are per process; tests each get new ones."""
     reader.reset_shared()
+    homes.reset_shared()
     spawner_module._in_flight.clear()
     pending.reset()
     yield
     reaper.stop_periodic()
     reader.reset_shared()
+    homes.reset_shared()
     spawner_module._in_flight.clear()
     pending.reset()
 
@@ -198,6 +207,9 @@ def spawner_config(aws: Aws, client_factory: Any = None, **overrides: Any) -> Co
     c.ECSSpawner.region = REGION
     shared_client = aws.client()
     c.ECSSpawner.client_factory = client_factory or (lambda: shared_client)  # a function: Config deep-copies values
+    shared_efs = aws.efs()
+    c.ECSSpawner.efs_client_factory = lambda: shared_efs
+    c.ECSSpawner.efs_file_system_id = aws.file_system_id
     c.ECSSpawner.start_poll_interval = 0.01
     c.ECSSpawner.retry_backoff = 0.001
     c.ECSSpawner.reaper_interval = 0  # tests run sweeps themselves

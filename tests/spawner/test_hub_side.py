@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from ecsspawner import hubstart
 from ecsspawner import reader as reader_module
 from ecsspawner import reaper as reaper_module
+from ecsspawner.homes import user_family
 
 HUB_ID = "hub-a"  # as in conftest.py
 TEN_HOURS = 36_000
@@ -48,7 +49,8 @@ def test_options_go_through_apply_user_options_and_nothing_is_unhandled(hub, aws
     spawner = run(scenario())
     assert "unhandled user_options" not in caplog.text.lower()
     assert spawner._choice[1].family == f"{aws.PREFIX}-lab-large"
-    assert aws.task(spawner.task_arn).task_definition_arn.split("/")[-1] == f"{aws.PREFIX}-lab-large:1"
+    family = user_family(f"{aws.PREFIX}-lab-large", aws.HUB_ID, spawner.user.name)  # lab: per-user EFS home
+    assert aws.task(spawner.task_arn).task_definition_arn.split("/")[-1] == f"{family}:1"
 
 
 # --- defect 6: the form offers each service's own sizes, without JavaScript --------
@@ -135,6 +137,7 @@ def test_aws_errors_in_start_are_spawn_exceptions_naming_call_and_code(hub, aws,
     stub.activate()
     spawner = hub.spawner(hub.user("olga"), "")
     spawner.client_factory = lambda: client
+    spawner.default_service = "chat"  # no EFS home: this test is about RunTask alone
     with pytest.raises(SpawnException) as err:
         run(spawner.start())
     call = "".join(part.capitalize() for part in operation.split("_"))

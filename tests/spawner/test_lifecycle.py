@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from tornado import web
 
 from ecsspawner import reader as reader_module
+from ecsspawner.homes import user_family
 from ecsspawner.identity import TAG_HUB, TAG_INSTALL, TAG_SERVER, TAG_SPAWN, TAG_USER, ServerIdentity
 from ecsspawner.install import install_id
 
@@ -53,7 +54,8 @@ def test_launch_uses_family_identity_tags_and_hub_environment(hub, aws):
 
     spawner = run(scenario())
     task = aws.task(spawner.task_arn)
-    assert task.task_definition_arn.split("/")[-1] == f"{PREFIX}-lab-large:1"
+    # lab has a per-user EFS home: the user's own family, a copy of the synthesized one (test_homes.py)
+    assert task.task_definition_arn.split("/")[-1] == f"{user_family(f'{PREFIX}-lab-large', HUB_ID, 'bob')}:1"
     ident = ServerIdentity(HUB_ID, "bob", "exp")
     assert task.started_by == ident.started_by
     assert len(task.started_by) <= 128
@@ -81,7 +83,8 @@ def test_started_by_is_unique_per_server_and_valid_for_ecs():
 
 def test_default_options_take_the_default_service_and_its_default_size(hub, aws):
     spawner = run(hub.spawn(hub.user("carol")))
-    assert aws.task(spawner.task_arn).task_definition_arn.split("/")[-1] == f"{PREFIX}-lab-medium:1"
+    family = user_family(f"{PREFIX}-lab-medium", HUB_ID, spawner.user.name)
+    assert aws.task(spawner.task_arn).task_definition_arn.split("/")[-1] == f"{family}:1"
 
 
 @pytest.mark.parametrize(
@@ -248,6 +251,7 @@ def test_runtask_failures_are_raised(hub, aws):
     stub.activate()
     spawner = hub.spawner(hub.user("jack"), "")
     spawner.client_factory = lambda: client
+    spawner.default_service = "chat"  # no EFS home: this test is about RunTask alone
     with pytest.raises(SpawnException, match="RESOURCE:ENI: no ENI available in subnet"):
         run(spawner.start())
     stub.assert_no_pending_responses()
@@ -270,10 +274,11 @@ def test_runtask_is_retried_when_throttled_and_refusals_are_clear_errors(hub, aw
     stub.activate()
     spawner = hub.spawner(hub.user("kim"), "")
     spawner.client_factory = lambda: client
+    spawner.default_service = "chat"  # no EFS home: this test is about RunTask alone
     with pytest.raises(SpawnException) as err:
         run(spawner.start())
     assert err.value.message == (
-        f"ECS refused to start {PREFIX}-lab-medium: ECS RunTask failed: ClientException: TaskDefinition is inactive"
+        f"ECS refused to start {PREFIX}-chat-small: ECS RunTask failed: ClientException: TaskDefinition is inactive"
     )
     stub.assert_no_pending_responses()
     assert run(spawner.poll()) == 0  # the spawn is over and nothing was launched

@@ -122,6 +122,7 @@ def test_runtask_carries_the_spawn_id_as_client_token_on_every_attempt(hub, aws)
     stub.activate()
     spawner = hub.spawner(hub.user("ed"), "")
     spawner.client_factory = lambda: client
+    spawner.default_service = "chat"  # no EFS home: this test is about RunTask alone
     try:
         run(spawner.start())
     except Exception:

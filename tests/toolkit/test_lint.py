@@ -7,6 +7,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from hubspec.lint import RULES, lint_catalog, lint_service, probe_ports
 from hubspec.loader import load_catalog
+from hubspec.model import EfsSpec
 from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES
 
 GOOD = """\
@@ -89,7 +90,9 @@ def test_specs_built_in_code_meet_the_loaders_limits_before_any_rule_runs(make_s
 
 @pytest.mark.parametrize("efs, timeout, fired", [(True, 4, True), (True, 5, False), (False, 2, False)])
 def test_short_timeout_on_efs(make_spec, efs, timeout, fired):
-    found = lint_service(make_spec(timeout=timeout, retries=5, service={"efs_backed": efs}))
+    found = lint_service(
+        make_spec(timeout=timeout, retries=5, service={"efs": EfsSpec("/home/jovyan", per_user=True) if efs else None})
+    )
     assert ("HC003" in rules(found)) is fired
 
 
@@ -278,7 +281,9 @@ def test_rule_ids_are_stable(snapshot):
 
 def test_every_finding_has_a_hint(make_spec):
     specs = [
-        make_spec(interval=10, timeout=10, retries=2, start_period=0, service={"efs_backed": True}),
+        make_spec(
+            interval=10, timeout=10, retries=2, start_period=0, service={"efs": EfsSpec("/home/jovyan", per_user=True)}
+        ),
         make_spec(interval=10, timeout=3, retries=10, custom_health_command="curl -f http://127.0.0.1:9/"),
     ]
     found = [f for s in specs for f in lint_service(s)]

@@ -1,0 +1,149 @@
+"""The EFS file system that holds the hub's home directories, and how task definitions mount it.
+
+Which file system: the id from CDK context (`efs_file_system_id`, used as written: synth makes
+no lookups), or else one this construct creates (encrypted, retained when the stack goes, with
+a file system policy that refuses clients without TLS, and so refuses anonymous mounts).
+
+Two kinds of home (a service's `efs.per_user`):
+
+- per user (`true`): the synthesized task definition mounts the file system with IAM
+  authorization and *no* access point. The task role may mount only through an access point,
+  so running that definition as it is mounts nothing; the spawner runs a per-user copy that
+  names the user's own access point (see docs/efs.md).
+- shared (`false`): one access point, from context (`efs_access_point_id`) or made here
+  (root `/shared`), named in the task definition itself. Every user of the service reads and
+  writes the same files.
+
+The shared task role gets `elasticfilesystem:ClientMount` and `ClientWrite` on this file system
+only, only through a mount target, and only through an access point: the shared one (exact
+ARN) for shared homes, any access point of this file system for per-user homes (access point
+ids are random, so no pattern narrows it further; docs/efs.md says what that means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from hubspec.model import HOME_VOLUME, EfsSpec, ServiceSpec
+
+MOUNT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+SHARED_ROOT = "/shared"
+SHARED_PERMISSIONS = "0770"
+
+
+class HubHomeFileSystem(Construct):
+    """The file system of the catalog's EFS homes, the shared access point if a service needs one, the
+    task role's mount rights, and `attach()` to add the home volume to a task definition."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        services: Sequence[ServiceSpec],
+        task_role: iam.IRole,
+        prefix: str,
+        file_system_id: str | None = None,
+        shared_access_point_id: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        homes = [s.efs for s in services if s.efs is not None]
+        if not homes:
+            raise ValueError("HubHomeFileSystem needs at least one service with efs")
+        stack = Stack.of(self)
+        self.created = file_system_id is None
+        if file_system_id is None:
+            deny_plain = iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+            fs = efs.CfnFileSystem(
+                self,
+                "FileSystem",
+                encrypted=True,
+                backup_policy=efs.CfnFileSystem.BackupPolicyProperty(status="ENABLED"),
+                file_system_policy=iam.PolicyDocument(statements=[deny_plain]).to_json(),
+                file_system_tags=[efs.CfnFileSystem.ElasticFileSystemTagProperty(key="Name", value=f"{prefix}-homes")],
+            )
+            fs.apply_removal_policy(RemovalPolicy.RETAIN)  # users' files outlive the stack
+            self.file_system_id: str = fs.ref
+            self.file_system_arn: str = fs.attr_arn
+        else:
+            self.file_system_id = file_system_id
+            self.file_system_arn = stack.format_arn(
+                service="elasticfilesystem", resource="file-system", resource_name=file_system_id
+            )
+        self.shared_access_point_id: str | None = None
+        shared = [h for h in homes if not h.per_user]
+        if shared:
+            if shared_access_point_id is None:
+                owner = shared[0]  # the loader makes every home of a catalog share one uid/gid
+                ap = efs.CfnAccessPoint(
+                    self,
+                    "SharedAccessPoint",
+                    file_system_id=self.file_system_id,
+                    posix_user=efs.CfnAccessPoint.PosixUserProperty(uid=str(owner.uid), gid=str(owner.gid)),
+                    root_directory=efs.CfnAccessPoint.RootDirectoryProperty(
+                        path=SHARED_ROOT,
+                        creation_info=efs.CfnAccessPoint.CreationInfoProperty(
+                            owner_uid=str(owner.uid), owner_gid=str(owner.gid), permissions=SHARED_PERMISSIONS
+                        ),
+                    ),
+                    access_point_tags=[
+                        efs.CfnAccessPoint.AccessPointTagProperty(key="Name", value=f"{prefix}-shared-home")
+                    ],
+                )
+                self.shared_access_point_id = ap.ref
+            else:
+                self.shared_access_point_id = shared_access_point_id
+        via_mount_target = {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+        if self.shared_access_point_id is not None:
+            shared_arn = stack.format_arn(
+                service="elasticfilesystem", resource="access-point", resource_name=self.shared_access_point_id
+            )
+            task_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="MountSharedHome",
+                    actions=MOUNT_ACTIONS,
+                    resources=[self.file_system_arn],
+                    conditions={"StringEquals": {"elasticfilesystem:AccessPointArn": shared_arn}, **via_mount_target},
+                )
+            )
+        if any(h.per_user for h in homes):
+            any_access_point = stack.format_arn(
+                service="elasticfilesystem", resource="access-point", resource_name="fsap-*"
+            )
+            task_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="MountPerUserHomes",
+                    actions=MOUNT_ACTIONS,
+                    resources=[self.file_system_arn],
+                    conditions={"ArnLike": {"elasticfilesystem:AccessPointArn": any_access_point}, **via_mount_target},
+                )
+            )
+
+    def attach(self, task_definition: ecs.TaskDefinition, container: ecs.ContainerDefinition, home: EfsSpec) -> None:
+        """The volume `home` (transit encryption, IAM authorization; the shared access point for a shared home,
+        none for a per-user one: the spawner's per-user copy names the user's) and its mount point."""
+        authorization = ecs.AuthorizationConfig(
+            iam="ENABLED", access_point_id=None if home.per_user else self.shared_access_point_id
+        )
+        task_definition.add_volume(
+            name=HOME_VOLUME,
+            efs_volume_configuration=ecs.EfsVolumeConfiguration(
+                file_system_id=self.file_system_id,
+                transit_encryption="ENABLED",
+                authorization_config=authorization,
+            ),
+        )
+        container.add_mount_points(
+            ecs.MountPoint(container_path=home.mount_path, source_volume=HOME_VOLUME, read_only=False)
+        )

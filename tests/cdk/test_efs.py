@@ -1,0 +1,204 @@
+"""EFS homes: volumes, mount points and the task role's mount rights (a bare Stack per case), and the
+bundled app's lab home (derived from services/lab.yaml)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hubspec.model import HOME_VOLUME, EfsSpec, HealthCheckSpec, ServiceSpec, SizeSpec
+from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES
+
+ROOT = Path(__file__).resolve().parents[2]
+FS_ID = "fs-0123456789abcdef0"
+AP_ID = "fsap-0123456789abcdef0"
+MOUNT = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+SIZES = [SizeSpec("small", 512, 1024)]
+
+
+def service(name: str, efs: EfsSpec | None) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        image="example/lab:1",
+        health_check=HealthCheckSpec(interval=30, timeout=20, retries=8, start_period=60),
+        sizes=("small",),
+        default_size="small",
+        efs=efs,
+    )
+
+
+PER_USER = service("lab", EfsSpec("/home/jovyan", per_user=True))
+SHARED = service("team", EfsSpec("/srv/shared", per_user=False))
+PLAIN = service("chat", None)
+
+
+def build(tmp_path: Path, services: list[ServiceSpec], **home: str) -> dict:
+    """The constructs in a bare Stack, as the stack wires them; the template as JSON."""
+    from aws_cdk import App, Stack
+    from aws_cdk.assertions import Template
+
+    from hubcdk import HubHomeFileSystem, HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
+
+    stack = Stack(App(outdir=str(tmp_path)), "efs")
+    roles = HubTaskRoles(stack, "Roles", prefix="t")
+    logs = environment_log_group(stack, "Logs", prefix="t", retention=1)
+    roles.grant_task_start(log_group=logs, images=[spec.image for spec in services])
+    homes = HubHomeFileSystem(stack, "Homes", services=services, task_role=roles.task_role, prefix="t", **home)
+    for spec in services:
+        HubServiceTaskDefinitions(
+            stack,
+            spec.name,
+            spec=spec,
+            sizes=SIZES,
+            prefix="t",
+            image=spec.image,
+            task_role=roles.task_role,
+            execution_role=roles.execution_role,
+            log_group_name=log_group_name("t"),
+            home=homes,
+        )
+    return Template.from_stack(stack).to_json()
+
+
+def task_definition(template: dict, family: str) -> dict:
+    (props,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["Family"] == family
+    ]
+    return props
+
+
+def mount_statements(template: dict) -> list[dict]:
+    return [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            a.startswith("elasticfilesystem:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        )
+    ]
+
+
+def joined(value: object) -> str:
+    """An Fn::Join of literal parts and Refs, as text (`${AWS::Region}`), for exact comparisons."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(joined(p) for p in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    return str(value)
+
+
+def fs_arn(fs_id: str) -> str:
+    return f"arn:${{AWS::Partition}}:elasticfilesystem:${{AWS::Region}}:${{AWS::AccountId}}:file-system/{fs_id}"
+
+
+def ap_arn(ap_id: str) -> str:
+    return f"arn:${{AWS::Partition}}:elasticfilesystem:${{AWS::Region}}:${{AWS::AccountId}}:access-point/{ap_id}"
+
+
+def test_per_user_home_mounts_the_context_file_system_with_no_access_point(tmp_path):
+    """The synthesized definition names no access point: run as it is, the task role's condition (an access
+    point is required) lets it mount nothing. The spawner's per-user copy adds the user's access point."""
+    template = build(tmp_path, [PER_USER, PLAIN], file_system_id=FS_ID)
+    lab = task_definition(template, "t-lab-small")
+    assert lab["Volumes"] == [
+        {
+            "Name": HOME_VOLUME,
+            "EFSVolumeConfiguration": {
+                "FilesystemId": FS_ID,
+                "TransitEncryption": "ENABLED",
+                "AuthorizationConfig": {"IAM": "ENABLED"},
+            },
+        }
+    ]
+    assert lab["ContainerDefinitions"][0]["MountPoints"] == [
+        {"ContainerPath": "/home/jovyan", "SourceVolume": HOME_VOLUME, "ReadOnly": False}
+    ]
+    chat = task_definition(template, "t-chat-small")
+    assert "Volumes" not in chat or chat["Volumes"] == []
+    assert "MountPoints" not in chat["ContainerDefinitions"][0] or not chat["ContainerDefinitions"][0]["MountPoints"]
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert not {"AWS::EFS::FileSystem", "AWS::EFS::AccessPoint"} & types  # context decides: nothing made
+
+
+def test_per_user_mount_right_is_this_file_system_only_and_only_through_an_access_point(tmp_path):
+    (statement,) = mount_statements(build(tmp_path, [PER_USER], file_system_id=FS_ID))
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == MOUNT
+    assert joined(statement["Resource"]) == fs_arn(FS_ID)
+    condition = statement["Condition"]
+    assert {k: joined(v) for k, v in condition["ArnLike"].items()} == {
+        "elasticfilesystem:AccessPointArn": ap_arn("fsap-*")
+    }
+    assert condition["Bool"] == {"elasticfilesystem:AccessedViaMountTarget": "true"}
+
+
+def test_shared_home_names_the_context_access_point_and_only_it_may_be_mounted(tmp_path):
+    template = build(tmp_path, [SHARED], file_system_id=FS_ID, shared_access_point_id=AP_ID)
+    (volume,) = task_definition(template, "t-team-small")["Volumes"]
+    assert volume["EFSVolumeConfiguration"]["AuthorizationConfig"] == {"IAM": "ENABLED", "AccessPointId": AP_ID}
+    assert volume["EFSVolumeConfiguration"]["TransitEncryption"] == "ENABLED"
+    (statement,) = mount_statements(template)
+    assert joined(statement["Resource"]) == fs_arn(FS_ID)
+    assert {k: joined(v) for k, v in statement["Condition"]["StringEquals"].items()} == {
+        "elasticfilesystem:AccessPointArn": ap_arn(AP_ID)
+    }
+
+
+def test_without_context_the_stack_makes_an_encrypted_retained_file_system_and_shared_access_point(tmp_path):
+    template = build(tmp_path, [PER_USER, SHARED])
+    (fs_id, fs), (ap_id, ap) = (
+        next((k, r) for k, r in template["Resources"].items() if r["Type"] == t)
+        for t in ("AWS::EFS::FileSystem", "AWS::EFS::AccessPoint")
+    )
+    assert fs["Properties"]["Encrypted"] is True
+    assert fs["DeletionPolicy"] == fs["UpdateReplacePolicy"] == "Retain"
+    (deny,) = fs["Properties"]["FileSystemPolicy"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert ap["Properties"]["FileSystemId"] == {"Ref": fs_id}
+    assert ap["Properties"]["PosixUser"] == {"Uid": "1000", "Gid": "100"}
+    assert ap["Properties"]["RootDirectory"]["Path"] == "/shared"
+    team = task_definition(template, "t-team-small")["Volumes"][0]["EFSVolumeConfiguration"]
+    assert team["FilesystemId"] == {"Ref": fs_id}
+    assert team["AuthorizationConfig"]["AccessPointId"] == {"Ref": ap_id}
+    statements = mount_statements(template)
+    assert [s["Sid"] for s in statements] == ["MountSharedHome", "MountPerUserHomes"]
+    assert all(s["Resource"] == {"Fn::GetAtt": [fs_id, "Arn"]} for s in statements)
+
+
+def test_no_statement_lets_a_task_mount_the_file_system_root(tmp_path):
+    """Every mount right carries an access point condition: no task sees the whole file system."""
+    for case in ({"file_system_id": FS_ID}, {}):
+        statements = mount_statements(build(tmp_path / str(len(case)), [PER_USER, SHARED], **case))
+        assert statements
+        for s in statements:
+            conditions = {key for op in s["Condition"].values() for key in op}
+            assert "elasticfilesystem:AccessPointArn" in conditions
+            assert "*" not in json.dumps(s["Resource"])
+
+
+@pytest.mark.catalog
+def test_bundled_app_mounts_each_efs_service_home_and_outputs_the_file_system(hub):
+    from hubspec import load_catalog
+
+    catalog = load_catalog(BUNDLED_SERVICES, BUNDLED_SIZES)
+    homes = {s.name: s.efs for s in catalog.services if s.efs is not None}
+    assert homes, "the bundled catalog declares an EFS home (lab)"
+    for family, props in hub.task_definitions().items():
+        spec = next(s for s in catalog.services if family.endswith(tuple(f"-{s.name}-{z}" for z in s.sizes)))
+        mounts = props["ContainerDefinitions"][0].get("MountPoints") or []
+        if spec.efs is None:
+            assert not mounts
+            continue
+        assert mounts == [{"ContainerPath": spec.efs.mount_path, "SourceVolume": HOME_VOLUME, "ReadOnly": False}]
+        (volume,) = props["Volumes"]
+        assert volume["EFSVolumeConfiguration"]["TransitEncryption"] == "ENABLED"
+        assert ("AccessPointId" in volume["EFSVolumeConfiguration"]["AuthorizationConfig"]) is not spec.efs.per_user
+    outputs = hub.shared.to_json()["Outputs"]
+    assert "HomeFileSystemId" in outputs
+    assert ("HomeSharedAccessPointId" in outputs) is any(not h.per_user for h in homes.values())
