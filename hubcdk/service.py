@@ -11,13 +11,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from hubcdk.containers import add_containers, grant_exec, runtime_platform
 from hubcdk.findings import annotate_findings
-from hubcdk.health import ecs_health_check
 from hubspec.images import ecr_repository
 from hubspec.lint import Finding
 from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
-from hubspec.render import render_health_check
+from hubspec.render import render_container_check
 
 # aws-cdk-lib's built-in template validation (cdk.json: @aws-cdk/core:validateAgainstDefaultRules) fails
 # synth on `${NAME}` outside Fn::Sub (rule E1029), a guess that the author forgot Fn::Sub. In a health-check
@@ -59,18 +59,28 @@ class HubServiceTaskDefinitions(Construct):
         findings: Sequence[Finding] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        rendered = render_health_check(spec)
-        health_check = ecs_health_check(rendered)
-        container_image = ecs.ContainerImage.from_registry(image)
-        repository = ecr_repository(image)
-        if repository is not None:
+        rendered = [r for r in (render_container_check(c) for c in spec.containers) if r is not None]
+        # The main image may be overridden per environment (`-c images=...`); sidecars use theirs as written.
+        images = {c.name: image if c.name == spec.name else c.image for c in spec.containers}
+        for name, reference in images.items():
+            repository = ecr_repository(reference)
+            if repository is None:
+                continue
             ecr.Repository.from_repository_attributes(
-                self, "Repository", repository_arn=repository.arn, repository_name=repository.name
+                self,
+                "Repository" if name == spec.name else f"Repository-{name}",
+                repository_arn=repository.arn,
+                repository_name=repository.name,
             ).grant_pull(execution_role)
             # aws-cdk-lib warns that an ECR image from_registry needs a policy: the grant above is that policy.
             Annotations.of(self).acknowledge_warning(
                 "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the execution role"
             )
+        container_images = {name: ecs.ContainerImage.from_registry(reference) for name, reference in images.items()}
+        linux_parameters = None
+        if spec.exec_enabled:
+            linux_parameters = ecs.LinuxParameters(self, "ExecInit", init_process_enabled=True)
+            grant_exec(task_role)
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
         self.families: dict[str, str] = {}  # size name -> family
         for size in sizes:
@@ -83,17 +93,17 @@ class HubServiceTaskDefinitions(Construct):
                 memory_limit_mib=size.memory,
                 task_role=task_role,
                 execution_role=execution_role,
+                runtime_platform=runtime_platform(spec),
+                ephemeral_storage_gib=spec.ephemeral_storage_gib,
             )
-            task_definition.add_container(
-                "Server",
-                container_name=spec.name,
-                image=container_image,
-                essential=True,
-                port_mappings=[ecs.PortMapping(container_port=spec.port, protocol=ecs.Protocol.TCP)],
-                health_check=health_check,
-                logging=ecs.LogDriver.aws_logs(stream_prefix=spec.name, log_group=log_group),
+            add_containers(
+                task_definition,
+                spec=spec,
+                images=container_images,
+                log_group=log_group,
+                linux_parameters=linux_parameters,
             )
-            if any("${" in part for part in rendered.command):
+            if any("${" in part for r in rendered for part in r.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)
             self.task_definitions[size.name] = task_definition
             self.families[size.name] = family
