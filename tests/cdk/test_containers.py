@@ -1,0 +1,138 @@
+"""Every container of a task: sidecars, dependsOn, variables, secrets and their grants, runtime platform,
+storage, stop timeout and ECS Exec, on a fixture service in a bare Stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubspec import load_catalog
+from hubspec.render import render_container_check
+from tests.catalogs import FIXTURE_SIZES
+
+pytestmark = pytest.mark.synth
+
+INPUTS = Path(__file__).parent / "inputs"
+SIDECARS = load_catalog(INPUTS / "sidecars" / "services", FIXTURE_SIZES)
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+PARAMETER = "arn:aws:ssm:eu-west-1:123456789012:parameter/hub/token"
+EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles
+
+    scope = Stack(App(), "containers")
+    roles = HubTaskRoles(scope, "Roles")
+    spec = SIDECARS.service("chat")
+    HubServiceTaskDefinitions(
+        scope,
+        "chat",
+        spec=spec,
+        sizes=[SIDECARS.sizes[s] for s in spec.sizes],
+        prefix="t",
+        image=spec.image,
+        task_role=roles.task_role,
+        execution_role=roles.execution_role,
+        log_group=logs.LogGroup(scope, "Logs"),
+    )
+    return Template.from_stack(scope).to_json()["Resources"]
+
+
+def task_definition(resources) -> dict:
+    (props,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    return props
+
+
+def policy(resources, role_prefix: str) -> list[dict]:
+    (statements,) = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and r["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)
+    ]
+    return statements
+
+
+def test_every_container_in_file_order_with_its_own_check(stack):
+    boxes = task_definition(stack)["ContainerDefinitions"]
+    spec = SIDECARS.service("chat")
+    assert [b["Name"] for b in boxes] == [c.name for c in spec.containers] == ["chat", "data-agent", "init"]
+    assert [b["Essential"] for b in boxes] == [True, True, False]
+    for box, container in zip(boxes, spec.containers, strict=True):
+        rendered = render_container_check(container)  # one render path for the server and its sidecars
+        assert box.get("HealthCheck") == (
+            None
+            if rendered is None
+            else {k[0].upper() + k[1:]: v for k, v in rendered.to_ecs().items()}  # CloudFormation's casing
+        )
+    assert "PortMappings" not in boxes[1]  # only the server's port is mapped
+    assert boxes[0]["PortMappings"] == [{"ContainerPort": 8888, "Protocol": "tcp"}]
+
+
+def test_depends_on_and_variables(stack):
+    chat, agent, init = task_definition(stack)["ContainerDefinitions"]
+    assert chat["DependsOn"] == [
+        {"Condition": "HEALTHY", "ContainerName": "data-agent"},
+        {"Condition": "SUCCESS", "ContainerName": "init"},
+    ]
+    assert agent["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "init"}]
+    assert "DependsOn" not in init
+    assert chat["Environment"] == [{"Name": "LOG_LEVEL", "Value": "info"}]
+    assert agent["Environment"] == [{"Name": "AGENT_MODE", "Value": "server"}]
+    assert chat["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": SECRET + ":password::"},  # as written: ECS reads the key
+        {"Name": "TOKEN", "ValueFrom": PARAMETER},
+    ]
+
+
+def test_task_settings_render(stack):
+    props = task_definition(stack)
+    assert props["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+    assert props["EphemeralStorage"] == {"SizeInGiB": 50}
+    for box in props["ContainerDefinitions"]:
+        assert box["StopTimeout"] == 30
+        assert box["LinuxParameters"]["InitProcessEnabled"] is True
+
+
+def test_execution_role_reads_exactly_the_secrets(stack):
+    """One read action on exactly each ARN; the `:password::` suffix is not part of the grant."""
+    secret_statements = [
+        s for s in policy(stack, "RolesExecutionRole") if str(s["Action"]).startswith(("secretsmanager", "ssm"))
+    ]
+    assert secret_statements == [
+        {"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": SECRET},
+        {"Action": "ssm:GetParameters", "Effect": "Allow", "Resource": PARAMETER},
+    ]
+
+
+def test_exec_gives_the_task_role_the_four_ssmmessages_actions(stack):
+    assert policy(stack, "RolesTaskRole") == [{"Action": EXEC_ACTIONS, "Effect": "Allow", "Resource": "*"}]
+
+
+def test_sidecar_private_image_gets_pull_rights(stack):
+    pulls = [s for s in policy(stack, "RolesExecutionRole") if "ecr:BatchGetImage" in s["Action"]]
+    assert [s["Resource"] for s in pulls] == ["arn:aws:ecr:eu-west-1:123456789012:repository/init"]
+
+
+@pytest.mark.catalog
+def test_unset_settings_render_nothing(hub):
+    """A service without the new keys keeps its one container and no new properties (stable templates)."""
+    for spec in hub.inputs.catalog.services:
+        if spec.sidecars or spec.cpu_architecture or spec.exec_enabled:
+            continue
+        for family, props in hub.task_definitions().items():
+            if family.startswith(f"{hub.settings.prefix}-{spec.name}-"):
+                assert "RuntimePlatform" not in props and "EphemeralStorage" not in props
+                (box,) = props["ContainerDefinitions"]
+                assert not {"DependsOn", "Environment", "Secrets", "StopTimeout", "LinuxParameters"} & set(box)
