@@ -11,7 +11,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from hubcdk.containers import add_containers, grant_exec, runtime_platform
+from hubcdk.containers import (
+    ECR_TOKEN_WILDCARD,
+    acknowledge_environment,
+    acknowledge_wildcard,
+    add_containers,
+    grant_exec,
+    runtime_platform,
+)
 from hubcdk.findings import annotate_findings
 from hubspec.images import ecr_repository
 from hubspec.lint import Finding
@@ -76,6 +83,7 @@ class HubServiceTaskDefinitions(Construct):
             Annotations.of(self).acknowledge_warning(
                 "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the execution role"
             )
+            acknowledge_wildcard(execution_role, ECR_TOKEN_WILDCARD)
         container_images = {name: ecs.ContainerImage.from_registry(reference) for name, reference in images.items()}
         linux_parameters = None
         if spec.exec_enabled:
@@ -103,6 +111,7 @@ class HubServiceTaskDefinitions(Construct):
                 log_group=log_group,
                 linux_parameters=linux_parameters,
             )
+            acknowledge_environment(task_definition, spec)
             if any("${" in part for r in rendered for part in r.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)
             self.task_definitions[size.name] = task_definition

@@ -10,6 +10,7 @@ import pytest
 from hubspec import load_catalog
 from hubspec.render import render_container_check
 from tests.catalogs import FIXTURE_SIZES
+from tests.cdk.conftest import add_nag, nag_report
 
 pytestmark = pytest.mark.synth
 
@@ -26,14 +27,21 @@ EXEC_ACTIONS = [
 
 
 @pytest.fixture(scope="module")
-def stack():
+def outdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cdk-containers")
+
+
+@pytest.fixture(scope="module")
+def stack(outdir):
     from aws_cdk import App, Stack
     from aws_cdk import aws_logs as logs
     from aws_cdk.assertions import Template
 
     from hubcdk import HubServiceTaskDefinitions, HubTaskRoles
 
-    scope = Stack(App(), "containers")
+    app = App(outdir=str(outdir))
+    add_nag(app)
+    scope = Stack(app, "containers")
     roles = HubTaskRoles(scope, "Roles")
     spec = SIDECARS.service("chat")
     HubServiceTaskDefinitions(
@@ -136,3 +144,50 @@ def test_unset_settings_render_nothing(hub):
                 assert "RuntimePlatform" not in props and "EphemeralStorage" not in props
                 (box,) = props["ContainerDefinitions"]
                 assert not {"DependsOn", "Environment", "Secrets", "StopTimeout", "LinuxParameters"} & set(box)
+
+
+def test_cdk_nag_findings_are_acknowledged_narrowly_with_reasons(stack, outdir):
+    """AwsSolutions finds plain environment (ECS2) and two `Resource::*` grants (IAM5: ECS Exec's
+    ssmmessages, ecr:GetAuthorizationToken); each is acknowledged on the one construct it concerns."""
+    (report,) = nag_report(outdir)
+    assert report["pluginName"] == "AwsSolutions" and report["violations"] == []
+    acknowledged = sorted(
+        (v["ruleName"], v["acknowledgedAt"], c["constructPath"])
+        for v in report["suppressedViolations"]
+        for c in v["violatingConstructs"]
+    )
+    assert acknowledged == [
+        ("AwsSolutions-ECS2", "containers/chat/small", "containers/chat/small/Resource"),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            "containers/Roles/ExecutionRole/DefaultPolicy",
+            "containers/Roles/ExecutionRole/DefaultPolicy/Resource",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            "containers/Roles/TaskRole/DefaultPolicy",
+            "containers/Roles/TaskRole/DefaultPolicy/Resource",
+        ),
+    ]
+    assert all(len(v["reason"]) > 40 for v in report["suppressedViolations"])
+
+
+def test_cdk_nag_runs_and_refuses_an_unacknowledged_finding(tmp_path):
+    """The pack is live in these tests: plain environment without the construct's acknowledgement fails synth."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_ecs as ecs
+
+    app = App(outdir=str(tmp_path))
+    add_nag(app)
+    scope = Stack(app, "bare")
+    task_definition = ecs.FargateTaskDefinition(scope, "Task", cpu=256, memory_limit_mib=512)
+    task_definition.add_container(
+        "Box",
+        image=ecs.ContainerImage.from_registry("example/box:1"),
+        environment={"A": "b"},
+        logging=ecs.LogDriver.aws_logs(stream_prefix="box"),
+    )
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    (report,) = nag_report(tmp_path)
+    assert "AwsSolutions-ECS2" in {v["ruleName"] for v in report["violations"]}
