@@ -447,6 +447,8 @@ class ECSSpawner(Spawner):
             networkConfiguration={"awsvpcConfiguration": network},
             overrides=container_overrides,
         )
+        if choice.service.exec_enabled:  # ECS Exec: the task definition has the init process and the role
+            kwargs["enableExecuteCommand"] = True
         retry = aws.retry_transient(
             client.run_task, timeout=retry_until - time.monotonic(), start_wait=self.retry_backoff, **kwargs
         )
@@ -598,6 +600,8 @@ class ECSSpawner(Spawner):
             if task is not None:
                 if taskview.is_stopping(task):
                     summary = taskview.stop_summary(task)
+                    essential = await self.reader.essential_containers(task.get("taskDefinitionArn", ""))
+                    summary += taskview.stopped_container_text(task, essential)
                     raise SpawnException(
                         f"Your server's task stopped while starting ({summary})", reason="task-stopped", status_code=500
                     )
@@ -610,10 +614,14 @@ class ECSSpawner(Spawner):
                         running_seen = True
                         metrics.TIME_TO_RUNNING.labels(*labels).observe(time.monotonic() - launched)
                         self._emit(70, "running", "Task running")  # never the private address
-                    if not prefer_health:
+                    dependency = taskview.waiting_for(task, choice.service.depends_on)
+                    if dependency is not None:
+                        condition = "healthy" if choice.service.depends_on[dependency] == "HEALTHY" else "started"
+                        self._emit(80, f"waiting-{dependency}", f"Waiting for {dependency} to be {condition}")
+                    if not prefer_health and dependency is None:
                         self._emit(100, "ready", "Server ready")
                         return ip, choice.service.port
-                    health = task.get("healthStatus", "UNKNOWN")
+                    health = task.get("healthStatus", "UNKNOWN") if prefer_health else "UNKNOWN"
                     if health == "HEALTHY":
                         metrics.TIME_TO_HEALTHY.labels(*labels).observe(time.monotonic() - launched)
                         self._emit(100, "ready", "Health check passed; server ready")
@@ -623,7 +631,8 @@ class ECSSpawner(Spawner):
                         raise SpawnException(
                             "Your server failed its health check while starting", reason="unhealthy", status_code=500
                         )
-                    self._emit(85, "health-checking", "Waiting for the container health check")
+                    if prefer_health and dependency is None:
+                        self._emit(85, "health-checking", "Waiting for the container health check")
             await asyncio.sleep(max(0.0, min(self.start_poll_interval, deadline - time.monotonic())))
 
     async def _give_up(self, choice: options.Choice, arn: str, task: dict | None, waited: float) -> None:
@@ -714,8 +723,14 @@ class ECSSpawner(Spawner):
         if taskview.is_stopping(task):
             code = taskview.exit_code(task, await self.reader.essential_containers(task.get("taskDefinitionArn", "")))
             metrics.POLL_RESULTS.labels("stopped").inc()
+            essential = await self.reader.essential_containers(task.get("taskDefinitionArn", ""))
             self.log.warning(
-                "%s: task %s stopped (%s); exit code %s", self._log_name, arn, taskview.stop_summary(task), code
+                "%s: task %s stopped (%s%s); exit code %s",
+                self._log_name,
+                arn,
+                taskview.stop_summary(task),
+                taskview.stopped_container_text(task, essential),
+                code,
             )
             return code
         if task.get("healthStatus") == "UNHEALTHY":

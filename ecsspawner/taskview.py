@@ -42,15 +42,48 @@ def phase(task: dict) -> str:
     return "provisioning"
 
 
-def exit_code(task: dict, essential: Iterable[str] | None = None) -> int:
-    """The essential container's exit code; 1 if it has none (never started, killed before exit)."""
+# Exit codes of a container ECS stopped because another one exited (SIGKILL, SIGTERM): not the cause.
+STOPPED_BY_ECS = (137, 143)
+
+
+def first_stopped(task: dict, essential: Iterable[str] | None = None) -> tuple[str, int] | None:
+    """(name, exit code) of the essential container that stopped first, or None if none has a code.
+
+    DescribeTasks gives containers no stop times. When an essential container exits, ECS stops the
+    others (they exit 143 on SIGTERM or 137 when killed), so the one that stopped first is the one
+    whose code is not such a stop signal, failures before clean exits; file order breaks ties.
+    """
     names = set(essential) if essential is not None else None
     containers = [c for c in task.get("containers") or [] if names is None or c.get("name") in names]
-    codes = [c["exitCode"] for c in containers if c.get("exitCode") is not None]
-    failed = [code for code in codes if code != 0]
-    if failed:
-        return int(failed[0])
-    return 0 if codes else 1
+    coded = [(str(c.get("name", "?")), int(c["exitCode"])) for c in containers if c.get("exitCode") is not None]
+    if not coded:
+        return None
+    return min(coded, key=lambda nc: (nc[1] in STOPPED_BY_ECS, nc[1] == 0))
+
+
+def exit_code(task: dict, essential: Iterable[str] | None = None) -> int:
+    """The exit code of the essential container that stopped first; 1 if none has one (never started,
+    killed before exit)."""
+    first = first_stopped(task, essential)
+    return first[1] if first is not None else 1
+
+
+def stopped_container_text(task: dict, essential: Iterable[str] | None = None) -> str:
+    """`; container data-agent exited with code 3` for messages, or "" when no container has a code."""
+    first = first_stopped(task, essential)
+    return f"; container {first[0]} exited with code {first[1]}" if first is not None else ""
+
+
+def waiting_for(task: dict, depends_on: dict[str, str]) -> str | None:
+    """The first container the server waits on (`depends_on`, HEALTHY or START) that is not there yet."""
+    by_name = {c.get("name"): c for c in task.get("containers") or []}
+    for name, condition in depends_on.items():
+        container = by_name.get(name, {})
+        if condition == "HEALTHY" and container.get("healthStatus") != "HEALTHY":
+            return name
+        if condition == "START" and container.get("lastStatus") not in ("RUNNING", "STOPPED"):
+            return name
+    return None
 
 
 def stop_summary(task: dict) -> str:

@@ -11,7 +11,7 @@ from hubcdk.health import ecs_health_check
 from hubcdk.logs import environment_log_group, log_group_name, retention_days
 from hubcdk.network import HubTaskSecurityGroup, service_ports
 from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
-from hubcdk.service import HubServiceTaskDefinitions
+from hubcdk.service import HubServiceTaskDefinitions, container_images
 
 __all__ = [
     "HubHomeFileSystem",
@@ -20,6 +20,7 @@ __all__ = [
     "HubTaskSecurityGroup",
     "annotate_findings",
     "check_no_grants",
+    "container_images",
     "ecs_health_check",
     "environment_log_group",
     "imported_task_roles",

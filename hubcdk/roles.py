@@ -20,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from hubcdk.containers import ECR_TOKEN_WILDCARD, acknowledge_wildcard, grant_exec, grant_secret_reads
 from hubspec.images import ecr_repository
 from hubspec.naming import role_name
 
@@ -48,9 +49,17 @@ class HubTaskRoles(Construct):
             description="Shared by every hub task definition: lets ECS pull images and write logs",
         )
 
-    def grant_task_start(self, *, log_group: logs.ILogGroup, images: Iterable[str]) -> None:
+    def grant_task_start(
+        self,
+        *,
+        log_group: logs.ILogGroup,
+        images: Iterable[str],
+        secrets: Iterable[str] = (),
+        exec_enabled: bool = False,
+    ) -> None:
         """What ECS needs to start any task of the catalog: pull rights on each private ECR repository
-        among `images` (and ecr:GetAuthorizationToken, which has no resource), log writes to the group."""
+        among `images` (and ecr:GetAuthorizationToken, which has no resource), log writes to the group,
+        a read of exactly each container secret; with ECS Exec, the task role's ssmmessages channels."""
         repositories = {r.arn: r for image in images if (r := ecr_repository(image)) is not None}
         for i, arn in enumerate(sorted(repositories)):
             repository = repositories[arn]
@@ -58,6 +67,11 @@ class HubTaskRoles(Construct):
                 self, f"Repository{i}", repository_arn=repository.arn, repository_name=repository.name
             ).grant_pull(self.execution_role)
         log_group.grant_write(self.execution_role)
+        grant_secret_reads(self.execution_role, secrets)
+        if repositories:
+            acknowledge_wildcard(self.execution_role, ECR_TOKEN_WILDCARD)
+        if exec_enabled:
+            grant_exec(self.task_role)
 
 
 def imported_task_roles(scope: Construct, *, prefix: str) -> tuple[iam.IRole, iam.IRole]:

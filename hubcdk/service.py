@@ -9,14 +9,14 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from hubcdk.containers import acknowledge_environment, add_containers, runtime_platform
 from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
-from hubcdk.health import ecs_health_check
 from hubspec.images import ecr_repository
 from hubspec.lint import Finding
 from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
-from hubspec.render import render_health_check
+from hubspec.render import render_container_check
 
 # aws-cdk-lib's built-in template validation (context cfn_validation=true; cdk.json's validateAgainstDefaultRules) fails
 # synth on `${NAME}` outside Fn::Sub (rule E1029), a guess that the author forgot Fn::Sub. In a health-check
@@ -26,6 +26,12 @@ SHELL_VARIABLES = Acknowledgment(
     id="CloudFormation-Validate::E1029",
     reason="${...} in the health-check command is expanded by /bin/sh inside the container, not by CloudFormation",
 )
+
+
+def container_images(spec: ServiceSpec, image: str) -> dict[str, str]:
+    """Container name -> image reference: the main container's `image` (after any per-environment
+    override), each sidecar's as written."""
+    return {c.name: image if c.name == spec.name else c.image for c in spec.containers}
 
 
 class HubServiceTaskDefinitions(Construct):
@@ -60,10 +66,10 @@ class HubServiceTaskDefinitions(Construct):
         home: HubHomeFileSystem | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        rendered = render_health_check(spec)
-        health_check = ecs_health_check(rendered)
-        container_image = ecs.ContainerImage.from_registry(image)
-        if ecr_repository(image) is not None:
+        rendered = [r for r in (render_container_check(c) for c in spec.containers) if r is not None]
+        # The main image may be overridden per environment (`-c images=...`); sidecars use theirs as written.
+        images = container_images(spec, image)
+        if any(ecr_repository(reference) is not None for reference in images.values()):
             # aws-cdk-lib warns that an ECR image from_registry needs a policy: HubTaskRoles.grant_task_start is it.
             Annotations.of(self).acknowledge_warning(
                 "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "pull rights granted to the shared execution role"
@@ -74,6 +80,9 @@ class HubServiceTaskDefinitions(Construct):
             log_driver="awslogs",
             options={"awslogs-group": log_group_name, "awslogs-stream-prefix": spec.name, "awslogs-region": Aws.REGION},
         )
+        linux_parameters = None
+        if spec.exec_enabled:  # the task role's ssmmessages rights: HubTaskRoles.grant_task_start
+            linux_parameters = ecs.LinuxParameters(self, "ExecInit", init_process_enabled=True)
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
         self.families: dict[str, str] = {}  # size name -> family
         for size in sizes:
@@ -86,21 +95,22 @@ class HubServiceTaskDefinitions(Construct):
                 memory_limit_mib=size.memory,
                 task_role=task_role,
                 execution_role=execution_role,
+                runtime_platform=runtime_platform(spec),
+                ephemeral_storage_gib=spec.ephemeral_storage_gib,
             )
-            container = task_definition.add_container(
-                "Server",
-                container_name=spec.name,
-                image=container_image,
-                essential=True,
-                port_mappings=[ecs.PortMapping(container_port=spec.port, protocol=ecs.Protocol.TCP)],
-                health_check=health_check,
+            containers = add_containers(
+                task_definition,
+                spec=spec,
+                images={name: ecs.ContainerImage.from_registry(reference) for name, reference in images.items()},
                 logging=logging,
+                linux_parameters=linux_parameters,
             )
             if spec.efs is not None:
                 if home is None:
                     raise ValueError(f"service {spec.name!r} declares efs: pass home=HubHomeFileSystem(...)")
-                home.attach(task_definition, container, spec.efs)
-            if any("${" in part for part in rendered.command):
+                home.attach(task_definition, containers[spec.name], spec.efs)
+            acknowledge_environment(task_definition, spec)
+            if any("${" in part for r in rendered for part in r.command):
                 Validations.of(task_definition).acknowledge(SHELL_VARIABLES)
             self.task_definitions[size.name] = task_definition
             self.families[size.name] = family

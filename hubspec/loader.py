@@ -27,6 +27,7 @@ from hubspec.model import (
     DEFAULT_PORT,
     Acknowledgement,
     Catalog,
+    ContainerSpec,
     EfsSpec,
     HealthCheckSpec,
     ServiceSpec,
@@ -193,17 +194,27 @@ def _cross_field_errors(doc: YamlDoc, sizes: dict[str, SizeSpec] | None, sizes_f
     def add(path: tuple[str | int, ...], message: str) -> None:
         errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), message))
 
-    hc = data.get("health_check")
-    if isinstance(hc, dict):
+    sidecars = data.get("sidecars")
+    checks: list[tuple[tuple[str | int, ...], Any]] = [(("health_check",), data.get("health_check"))]
+    if isinstance(sidecars, list):
+        checks += [
+            (("sidecars", i, "health_check"), s.get("health_check"))
+            for i, s in enumerate(sidecars)
+            if isinstance(s, dict)
+        ]
+    for where, hc in checks:
+        if not isinstance(hc, dict):
+            continue
         interval, timeout = hc.get("interval"), hc.get("timeout")
         if _is_int(interval) and _is_int(timeout) and timeout > interval:
-            add(("health_check", "timeout"), timeout_above_interval(timeout, interval))
+            add((*where, "timeout"), timeout_above_interval(timeout, interval))
         command = hc.get("custom_health_command")
         if isinstance(command, str) and command.strip():
             if "probe" in hc:
-                add(("health_check", "probe"), "probe and custom_health_command are mutually exclusive; remove one")
+                add((*where, "probe"), "probe and custom_health_command are mutually exclusive; remove one")
             for problem in command_problems(command):
-                add(("health_check", "custom_health_command"), problem)
+                add((*where, "custom_health_command"), problem)
+    errors += container_errors(doc)
     offered = data.get("sizes")
     if isinstance(offered, list):
         if sizes is not None:
@@ -237,19 +248,16 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
         acknowledged=tuple(
             Acknowledgement(a["rule"], a["reason"], a["accepts"]) for a in data.get("lint_acknowledge", [])
         ),
-        health_check=HealthCheckSpec(
-            interval=int(hc["interval"]),
-            timeout=int(hc["timeout"]),
-            retries=int(hc["retries"]),
-            start_period=int(hc["start_period"]),
-            endpoint=hc.get("endpoint", DEFAULT_ENDPOINT),
-            health_check_port=int(hc["health_check_port"]) if "health_check_port" in hc else None,
-            use_container_root=hc.get("use_container_root", True),
-            prefer_ecs_health=hc.get("prefer_ecs_health", False),
-            probe=hc.get("probe", "curl"),
-            custom_health_command=hc.get("custom_health_command"),
-        ),
+        health_check=_build_health_check(hc),
         source=Source(doc.file, dict(doc.lines)),
+        environment=dict(data.get("environment", {})),
+        secrets=dict(data.get("secrets", {})),
+        depends_on=dict(data.get("depends_on", {})),
+        sidecars=tuple(_build_sidecar(s) for s in data.get("sidecars", [])),
+        cpu_architecture=data.get("cpu_architecture"),
+        ephemeral_storage_gib=data.get("ephemeral_storage_gib"),
+        stop_timeout=data.get("stop_timeout"),
+        exec_enabled=data.get("exec_enabled", False),
     )
 
 
@@ -287,6 +295,231 @@ def efs_owner_errors(specs: list[ServiceSpec]) -> list[SpecError]:
                     )
                 )
     return errors
+
+
+def _build_health_check(hc: dict[str, Any]) -> HealthCheckSpec:
+    return HealthCheckSpec(
+        interval=int(hc["interval"]),
+        timeout=int(hc["timeout"]),
+        retries=int(hc["retries"]),
+        start_period=int(hc["start_period"]),
+        endpoint=hc.get("endpoint", DEFAULT_ENDPOINT),
+        health_check_port=int(hc["health_check_port"]) if "health_check_port" in hc else None,
+        use_container_root=hc.get("use_container_root", True),
+        prefer_ecs_health=hc.get("prefer_ecs_health", False),
+        probe=hc.get("probe", "curl"),
+        custom_health_command=hc.get("custom_health_command"),
+    )
+
+
+def _build_sidecar(data: dict[str, Any]) -> ContainerSpec:
+    return ContainerSpec(
+        name=data["name"],
+        image=data["image"],
+        port=data.get("port"),
+        essential=data.get("essential", False),
+        health_check=_build_health_check(data["health_check"]) if "health_check" in data else None,
+        environment=dict(data.get("environment", {})),
+        secrets=dict(data.get("secrets", {})),
+        depends_on=dict(data.get("depends_on", {})),
+    )
+
+
+# The spawner sets these in the main container (JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_PREFIX, ...).
+RESERVED_ENV_PREFIX = "JUPYTERHUB_"
+SEQUENCED = ("COMPLETE", "SUCCESS")  # conditions that wait for the dependency to exit
+
+
+def container_errors(doc: YamlDoc) -> list[SpecError]:
+    """The task's containers taken together: names, ports, variables and `depends_on`.
+
+    Guarded by type (they run beside schema errors). The main container is `name`, at the top
+    level of the file; sidecars are `sidecars[i]`. What is refused, and why:
+    a name used twice (ECS needs unique container names); a port two containers claim (they share
+    127.0.0.1, so only one can listen); a `JUPYTERHUB_` variable (the spawner sets those); a variable
+    that is both in environment and secrets; a dependency on an unknown container or on itself;
+    HEALTHY on a container without a health check (the task would stay PENDING for ever); COMPLETE or
+    SUCCESS on an essential container (its exit stops the task, so the dependent never starts); a cycle.
+    """
+    data = doc.data if isinstance(doc.data, dict) else {}
+    errors: list[SpecError] = []
+
+    def add(path: tuple[str | int, ...], message: str) -> None:
+        errors.append(SpecError(doc.file, doc.line_of(path), format_path(path), message))
+
+    # (path prefix, mapping) per container; the main container's keys are at the top level.
+    containers: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [((), data)]
+    sidecars = data.get("sidecars")
+    if isinstance(sidecars, list):
+        containers += [(("sidecars", i), s) for i, s in enumerate(sidecars) if isinstance(s, dict)]
+
+    def what(where: tuple[str | int, ...]) -> str:
+        return "the main container" if not where else format_path(where)
+
+    names: dict[str, tuple[str | int, ...]] = {}
+    for where, c in containers:
+        name = c.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in names:
+            first = names[name]
+            add(
+                (*where, "name"),
+                f"container name {name!r} is already used by {what(first)} (line {doc.line_of((*first, 'name'))}); "
+                "container names must be unique in a task (the main container is named after the service)",
+            )
+        else:
+            names[name] = where
+
+    ports: dict[int, tuple[str | int, ...]] = {}
+    for where, c in containers:
+        hc = c.get("health_check")
+        own = [((*where, "port"), c.get("port", DEFAULT_PORT if not where else None))]
+        if isinstance(hc, dict):
+            own.append(((*where, "health_check", "health_check_port"), hc.get("health_check_port")))
+        mine: set[int] = set()
+        for path, port in own:
+            if not _is_int(port) or port in mine:
+                continue
+            mine.add(port)
+            if port in ports:
+                other = ports[port]
+                add(
+                    path,
+                    f"port {port} is already used by container {_container_name(containers, other)!r} "
+                    f"({format_path(other)}, line {doc.line_of(other)}); containers of a task share 127.0.0.1, "
+                    "so each port belongs to one container",
+                )
+            else:
+                ports[port] = path
+
+    for where, c in containers:
+        variables: dict[str, str] = {}
+        for key in ("environment", "secrets"):
+            mapping = c.get(key)
+            for var in mapping if isinstance(mapping, dict) else ():
+                if not isinstance(var, str):
+                    continue
+                if var.upper().startswith(RESERVED_ENV_PREFIX):
+                    add(
+                        (*where, key, var),
+                        f"{var!r} is not allowed: names starting with {RESERVED_ENV_PREFIX} are set by the spawner; "
+                        "choose another name",
+                    )
+                elif var in variables:
+                    add((*where, key, var), f"{var!r} is also in {variables[var]}; a variable has one source")
+                variables[var] = key
+        if where:  # a sidecar's health check: rendered like the main one, but some keys mean nothing there
+            hc = c.get("health_check")
+            if isinstance(hc, dict):
+                _sidecar_check_errors(where, c, hc, add)
+
+    graph = _dependency_errors(containers, add)
+    cycle = _find_cycle(graph)
+    if cycle is not None:
+        where = names.get(cycle[0], ())
+        add(
+            (*where, "depends_on", cycle[1]),
+            f"dependency cycle {' -> '.join(cycle)}; ECS would start none of these containers",
+        )
+    return errors
+
+
+def _container_name(containers: list[tuple[tuple[str | int, ...], dict[str, Any]]], path: tuple[str | int, ...]) -> str:
+    for where, c in containers:
+        if path[: len(where)] == where and (where or path[0] != "sidecars"):
+            return str(c.get("name"))
+    return "?"
+
+
+def _sidecar_check_errors(where: tuple[str | int, ...], c: dict[str, Any], hc: dict[str, Any], add: Any) -> None:
+    if hc.get("prefer_ecs_health"):
+        add(
+            (*where, "health_check", "prefer_ecs_health"),
+            "prefer_ecs_health belongs to the main container's health_check (the spawner waits for the task's health, "
+            "which every essential container's check decides); remove it here",
+        )
+    if hc.get("use_container_root") is False:
+        add(
+            (*where, "health_check", "use_container_root"),
+            "false probes under JUPYTERHUB_SERVICE_PREFIX, which only the main container is given; "
+            "use true (the default) in a sidecar",
+        )
+    if "custom_health_command" not in hc and not _is_int(hc.get("health_check_port")) and not _is_int(c.get("port")):
+        add(
+            (*where, "health_check"),
+            "the probe needs a port: set the sidecar's port or health_check.health_check_port "
+            "(or give a custom_health_command)",
+        )
+
+
+def _dependency_errors(
+    containers: list[tuple[tuple[str | int, ...], dict[str, Any]]], add: Any
+) -> dict[str, list[str]]:
+    """Check each `depends_on` entry; return the graph of the entries that name a real container."""
+    by_name = {c["name"]: (where, c) for where, c in containers if isinstance(c.get("name"), str)}
+    graph: dict[str, list[str]] = {}
+    for where, c in containers:
+        deps, name = c.get("depends_on"), c.get("name")
+        if not isinstance(deps, dict) or not isinstance(name, str):
+            continue
+        for dep, condition in deps.items():
+            path = (*where, "depends_on", dep)
+            if dep == name:
+                add(path, f"container {name!r} cannot depend on itself")
+                continue
+            if dep not in by_name:
+                others = sorted(n for n in by_name if n != name)
+                guess = difflib.get_close_matches(dep, others, n=1)
+                hint = f"did you mean {guess[0]!r}? " if guess else ""
+                add(path, f"unknown container {dep!r}; {hint}containers of this task: {', '.join(others) or 'none'}")
+                continue
+            graph.setdefault(name, []).append(dep)
+            dep_where, dep_c = by_name[dep]
+            essential = not dep_where or dep_c.get("essential") is True
+            if condition == "HEALTHY" and not isinstance(dep_c.get("health_check"), dict):
+                add(
+                    path,
+                    f"HEALTHY needs a health check, and container {dep!r} has none (the task would stay PENDING); "
+                    f"give {dep!r} a health_check, or use START, COMPLETE or SUCCESS",
+                )
+            elif condition in SEQUENCED and essential:
+                add(
+                    path,
+                    f"{condition} waits for {dep!r} to exit, but {dep!r} is essential: its exit stops the task, so "
+                    f"{name!r} would never start; use START or HEALTHY, or make {dep!r} essential: false",
+                )
+    return graph
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """The first dependency cycle (a -> b -> a), starting at the first container in file order, or None."""
+    done: set[str] = set()
+    for start in graph:
+        found = _cycle_from(start, graph, [], done)
+        if found:
+            return found
+    return None
+
+
+def _cycle_from(node: str, graph: dict[str, list[str]], stack: list[str], done: set[str]) -> list[str] | None:
+    if node in stack:
+        return [*stack[stack.index(node) :], node]
+    if node in done:
+        return None
+    stack.append(node)
+    for nxt in graph.get(node, []):
+        found = _cycle_from(nxt, graph, stack, done)
+        if found:
+            return found
+    stack.pop()
+    done.add(node)
+    return None
+
+
+# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
+# not the 500-resource limit (4 + one resource per family), is what caps a stack.
+MAX_FAMILIES = 200
 
 
 def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:

@@ -118,6 +118,34 @@ class Source:
         return self.lines.get(path, 1)
 
 
+DEPENDENCY_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of a service's task: the main container (named after the service) or a sidecar.
+
+    `environment` and `secrets` map variable names to values / ARNs; `depends_on` maps the name of
+    another container of the same task to START, COMPLETE, SUCCESS or HEALTHY.
+    """
+
+    name: str
+    image: str
+    port: int | None = None
+    essential: bool = False
+    health_check: HealthCheckSpec | None = None
+    environment: dict[str, str] = field(default_factory=dict, hash=False)
+    secrets: dict[str, str] = field(default_factory=dict, hash=False)
+    depends_on: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def probe_port(self) -> int | None:
+        """health_check_port if set, else the container's port (None: a sidecar without either)."""
+        if self.health_check is not None and self.health_check.health_check_port:
+            return self.health_check.health_check_port
+        return self.port
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -132,6 +160,15 @@ class ServiceSpec:
     startup_p95: float | None = None
     acknowledged: tuple[Acknowledgement, ...] = ()
     source: Source = field(default_factory=lambda: Source("<memory>"), compare=False)
+    # The main container's environment, secrets and dependencies, the sidecars, and task-wide settings.
+    environment: dict[str, str] = field(default_factory=dict, hash=False)
+    secrets: dict[str, str] = field(default_factory=dict, hash=False)
+    depends_on: dict[str, str] = field(default_factory=dict, hash=False)
+    sidecars: tuple[ContainerSpec, ...] = ()
+    cpu_architecture: str | None = None  # None: nothing rendered (Fargate runs X86_64)
+    ephemeral_storage_gib: int | None = None
+    stop_timeout: int | None = None
+    exec_enabled: bool = False
 
     @property
     def efs_backed(self) -> bool:
@@ -142,6 +179,31 @@ class ServiceSpec:
     def probe_port(self) -> int:
         """health_check_port if set, else the service port (which defaults to 8888)."""
         return self.health_check.health_check_port or self.port
+
+    @property
+    def main_container(self) -> ContainerSpec:
+        """The server's own container: named after the service, always essential, always checked."""
+        return ContainerSpec(
+            name=self.name,
+            image=self.image,
+            port=self.port,
+            essential=True,
+            health_check=self.health_check,
+            environment=self.environment,
+            secrets=self.secrets,
+            depends_on=self.depends_on,
+        )
+
+    @property
+    def containers(self) -> tuple[ContainerSpec, ...]:
+        """The main container, then the sidecars in file order."""
+        return (self.main_container, *self.sidecars)
+
+    def container(self, name: str) -> ContainerSpec:
+        for container in self.containers:
+            if container.name == name:
+                return container
+        raise KeyError(f"service {self.name!r} has no container {name!r}")
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,20 @@ caps its own run time below the ECS timeout, and needs only the tool it names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from hubspec.model import ServiceSpec, probe_max_time
+from hubspec.model import ContainerSpec, HealthCheckSpec, probe_max_time
 
-__all__ = ["LOOPBACK", "PREFIX_VAR", "RenderedHealthCheck", "probe_max_time", "probe_url", "render_health_check"]
+__all__ = [
+    "LOOPBACK",
+    "PREFIX_VAR",
+    "Probed",
+    "RenderedHealthCheck",
+    "probe_max_time",
+    "probe_url",
+    "render_container_check",
+    "render_health_check",
+]
 
 LOOPBACK = "127.0.0.1"
 PREFIX_VAR = "JUPYTERHUB_SERVICE_PREFIX"
@@ -40,7 +50,23 @@ class RenderedHealthCheck:
         }
 
 
-def probe_url(spec: ServiceSpec, *, shell: bool) -> str:
+class Probed(Protocol):
+    """What rendering needs: a health check and the port it probes (a ServiceSpec, or a checked container)."""
+
+    @property
+    def health_check(self) -> HealthCheckSpec: ...
+
+    @property
+    def probe_port(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _CheckedContainer:
+    health_check: HealthCheckSpec
+    probe_port: int
+
+
+def probe_url(spec: Probed, *, shell: bool) -> str:
     """Loopback URL of the probe; under the per-server prefix unless use_container_root.
 
     JupyterHub sets JUPYTERHUB_SERVICE_PREFIX to `/user/<name>/` or
@@ -60,7 +86,7 @@ def _shell_url(url: str) -> str:
     return f'"{url}"' if "$" in url else url
 
 
-def _python_http(spec: ServiceSpec, max_time: int) -> str:
+def _python_http(spec: Probed, max_time: int) -> str:
     hc = spec.health_check
     base = f"http://{LOOPBACK}:{spec.probe_port}"
     if hc.use_container_root:
@@ -73,7 +99,7 @@ def _python_http(spec: ServiceSpec, max_time: int) -> str:
     return head + f"urllib.request.urlopen({url_expr}, timeout={max_time})"
 
 
-def render_health_check(spec: ServiceSpec) -> RenderedHealthCheck:
+def render_health_check(spec: Probed) -> RenderedHealthCheck:
     hc = spec.health_check
     max_time = probe_max_time(hc.timeout)
     shell_url = probe_url(spec, shell=True)
@@ -106,3 +132,11 @@ def render_health_check(spec: ServiceSpec) -> RenderedHealthCheck:
         url=url,
         give_up=hc.give_up,
     )
+
+
+def render_container_check(container: ContainerSpec) -> RenderedHealthCheck | None:
+    """Any container's health check (main or sidecar) through the same rendering as the service's; None
+    without one. A sidecar's check with only a custom command has no port; 0 stands for "none"."""
+    if container.health_check is None:
+        return None
+    return render_health_check(_CheckedContainer(container.health_check, container.probe_port or 0))

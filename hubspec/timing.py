@@ -37,12 +37,14 @@ __all__ = [
     "START_INTERVAL",
     "UP",
     "Behaviour",
+    "ChainedTimings",
     "CheckTiming",
     "ProbeRun",
     "ProfileTimings",
     "Simulation",
     "Span",
     "Timings",
+    "chained_timings",
     "check_probe_seconds",
     "detection_after_healthy",
     "fails_at",
@@ -410,4 +412,64 @@ def timings(
 ) -> Timings:
     return Timings(
         {p: profile_timings(check, profile=p, ok_seconds=ok_seconds, startup=startup) for p in profiles}, ok_seconds
+    )
+
+
+@dataclass(frozen=True)
+class ChainedTimings:
+    """A task whose server waits (`depends_on: HEALTHY`) for sidecars, on one engine profile (seconds since
+    the task's containers could first start).
+
+    ECS starts the server only when every such sidecar is HEALTHY, so its own check starts late:
+    `server_starts` is the slowest sidecar's earliest HEALTHY (its service answering from t = 0), and every
+    server number is that plus the single-container simulation. If a sidecar never turns healthy the server
+    never starts: an essential sidecar makes the task UNHEALTHY when its own check gives up
+    (`sidecar_never_ready`: refused, hanging); a non-essential one leaves the task PENDING (None).
+    """
+
+    profile: str
+    sidecars_healthy: tuple[tuple[str, float], ...]
+    server_starts: float
+    ready: float  # server answering at once: its HEALTHY
+    never_ready_refused: float  # server never answers, probes refused: task UNHEALTHY
+    never_ready_hangs: float  # ... probes hang
+    sidecar_never_ready: tuple[float | None, float | None]  # a waited-on sidecar never answers: refused, hangs
+
+    @property
+    def worst(self) -> float:
+        """The longest time to UNHEALTHY over the chained never-ready cases (a PENDING task excluded)."""
+        values = [self.never_ready_refused, self.never_ready_hangs]
+        values += [v for v in self.sidecar_never_ready if v is not None]
+        return max(values)
+
+
+def chained_timings(spec: object, *, profile: str) -> ChainedTimings | None:
+    """The chained timeline of a ServiceSpec whose main container waits for a sidecar to be HEALTHY; None
+    when it waits for none (then the single-container numbers are the task's)."""
+    from hubspec.model import ServiceSpec  # typed here, imported late: model does not import timing
+
+    assert isinstance(spec, ServiceSpec)
+    waited = [spec.container(name) for name, condition in spec.depends_on.items() if condition == "HEALTHY"]
+    checked = [(c, c.health_check) for c in waited if c.health_check is not None]
+    if not checked:
+        return None
+    healthy = tuple((c.name, time_to_healthy(hc, profile=profile) or 0.0) for c, hc in checked)
+    starts = max(t for _, t in healthy)
+    main = spec.health_check
+    earliest = time_to_healthy(main, profile=profile)
+    assert earliest is not None
+
+    def sidecar_fails(mode: str) -> float | None:
+        if any(not c.essential for c, _ in checked):
+            return None  # the server never starts and nothing decides the task's health: PENDING
+        return min(time_to_unhealthy(hc, profile=profile, mode=mode) for _, hc in checked)
+
+    return ChainedTimings(
+        profile=profile,
+        sidecars_healthy=healthy,
+        server_starts=starts,
+        ready=starts + earliest,
+        never_ready_refused=starts + time_to_unhealthy(main, profile=profile, mode=REFUSED),
+        never_ready_hangs=starts + time_to_unhealthy(main, profile=profile, mode=HANGS),
+        sidecar_never_ready=(sidecar_fails(REFUSED), sidecar_fails(HANGS)),
     )

@@ -24,6 +24,7 @@ from hubcdk import (
     HubTaskSecurityGroup,
     annotate_findings,
     check_no_grants,
+    container_images,
     environment_log_group,
     imported_task_roles,
     log_group_name,
@@ -62,7 +63,14 @@ class HubSharedStack(Stack):
         self.log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
         self.roles = HubTaskRoles(self, "Roles", prefix=prefix)
         self.roles.grant_task_start(
-            log_group=self.log_group, images=[images.get(spec.name, spec.image) for spec in catalog.services]
+            log_group=self.log_group,
+            images=[
+                reference
+                for spec in catalog.services
+                for reference in container_images(spec, images.get(spec.name, spec.image)).values()
+            ],
+            secrets=[arn for spec in catalog.services for c in spec.containers for arn in c.secrets.values()],
+            exec_enabled=any(spec.exec_enabled for spec in catalog.services),
         )
         annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
         self.home = home_file_system(self, catalog, self.roles, prefix, efs_file_system_id, efs_access_point_id)

@@ -101,11 +101,28 @@ def synthesize(outdir: Path, **overrides: str) -> Synth:
     settings = settings_from_context(context, root=ROOT)
     inputs = load_inputs(settings)
     app = create_app(context=context, outdir=str(outdir))
+    add_nag(app)
     stacks = build_stacks(app, settings=settings, inputs=inputs)
     every = [stacks.shared, *stacks.task_definitions.values()]
     templates = {stack.stack_name: Template.from_stack(stack) for stack in every}
     files = {stack.stack_name: outdir / stack.template_file for stack in every}
     return Synth(settings, inputs, stacks, templates, files)
+
+
+def add_nag(app) -> None:
+    """cdk-nag's AwsSolutions pack as a policy-validation plugin: an open finding fails synth, and
+    `validation-report.json` in the cloud assembly lists the acknowledged ones with their reasons."""
+    from aws_cdk import Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
+def nag_report(outdir: Path) -> list[dict]:
+    """The plugin reports of the last synth into `outdir` (empty: nothing found, nothing acknowledged)."""
+    import json
+
+    return json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
 
 
 @pytest.fixture(scope="session")

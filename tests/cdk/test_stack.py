@@ -49,8 +49,8 @@ def probe_url(spec) -> str:
 
 
 def container(properties: dict) -> dict:
-    (only,) = properties["ContainerDefinitions"]
-    return only
+    """The server's container: the first one (sidecars follow; tests/cdk/test_containers.py covers them)."""
+    return properties["ContainerDefinitions"][0]
 
 
 def test_one_task_definition_per_service_and_size(hub):
@@ -97,6 +97,7 @@ def test_task_definition_shape(hub):
         box = container(props)
         spec = hub.inputs.catalog.service(service)
         assert box["Name"] == service and box["Essential"] is True
+        assert [c["Name"] for c in props["ContainerDefinitions"]] == [c.name for c in spec.containers]
         assert box["Image"] == spec.image
         # Only the service port: the probe reaches health_check_port on 127.0.0.1 inside the task.
         assert box["PortMappings"] == [{"ContainerPort": spec.port, "Protocol": "tcp"}]

@@ -106,3 +106,34 @@ def test_non_utf8_file_is_reported(tmp_path, monkeypatch):
     with pytest.raises(SpecErrors) as excinfo:
         load_catalog(Path("services"), Path("sizes.yaml"))
     assert excinfo.value.lines() == ["services/x.yaml:1: $: file is not UTF-8 text"]
+
+
+def test_sidecars_example_builds_every_container(load_case):
+    """The main container comes first and is essential; sidecars keep file order, checks, variables and deps."""
+    spec = load_case(EXAMPLES / "good" / "sidecars").service("chat")
+    assert [c.name for c in spec.containers] == ["chat", "data-agent", "init"]
+    main, agent, init = spec.containers
+    assert main.essential and main.health_check == spec.health_check and main.probe_port == 3000
+    assert main.depends_on == {"data-agent": "HEALTHY", "init": "SUCCESS"}
+    assert main.secrets["DB_PASSWORD"].endswith(":password::")
+    assert agent.essential and agent.probe_port == 5000 and agent.health_check.probe == "python"
+    assert agent.environment == {"AGENT_MODE": "server"} and agent.depends_on == {"init": "SUCCESS"}
+    assert not init.essential and init.health_check is None and init.probe_port is None
+    assert (spec.cpu_architecture, spec.ephemeral_storage_gib, spec.stop_timeout, spec.exec_enabled) == (
+        "ARM64",
+        50,
+        30,
+        True,
+    )
+
+
+def test_new_keys_default_to_a_single_plain_container(load_case):
+    spec = load_case(EXAMPLES / "good" / "minimal").service("echo")
+    assert spec.containers == (spec.main_container,) and spec.sidecars == ()
+    assert (spec.environment, spec.secrets, spec.depends_on) == ({}, {}, {})
+    assert (spec.cpu_architecture, spec.ephemeral_storage_gib, spec.stop_timeout, spec.exec_enabled) == (
+        None,
+        None,
+        None,
+        False,
+    )

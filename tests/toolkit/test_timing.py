@@ -370,3 +370,34 @@ def test_engine_invariants(check, mode, up, down):
             healthy_yet = healthy_yet or p.passed
             if p.status == UNHEALTHY:
                 assert p.streak >= check.retries
+
+
+def test_chained_timeline_adds_the_sidecars_time_to_healthy():
+    """The server starts when its HEALTHY dependency is HEALTHY; every server number shifts by that much,
+    and an essential sidecar that never answers makes the task UNHEALTHY on its own check."""
+    from hubspec import load_catalog
+    from hubspec.timing import HANGS, PROFILES, REFUSED, chained_timings, time_to_healthy, time_to_unhealthy
+    from tests.catalogs import FIXTURE_SIZES, REPO
+
+    spec = load_catalog(REPO / "tests" / "cdk" / "inputs" / "sidecars" / "services", FIXTURE_SIZES).service("chat")
+    agent = spec.container("data-agent").health_check
+    for profile in PROFILES:
+        chained = chained_timings(spec, profile=profile)
+        starts = time_to_healthy(agent, profile=profile)
+        assert chained.sidecars_healthy == (("data-agent", starts),) and chained.server_starts == starts
+        assert chained.ready == starts + time_to_healthy(spec.health_check, profile=profile)
+        assert chained.never_ready_hangs == starts + time_to_unhealthy(spec.health_check, profile=profile, mode=HANGS)
+        assert chained.sidecar_never_ready == (
+            time_to_unhealthy(agent, profile=profile, mode=REFUSED),
+            time_to_unhealthy(agent, profile=profile, mode=HANGS),
+        )
+        assert chained.worst == chained.never_ready_hangs
+
+
+def test_no_healthy_dependency_means_no_chain():
+    from hubspec import load_catalog
+    from hubspec.timing import chained_timings
+    from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
+
+    for spec in load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES).services:
+        assert chained_timings(spec, profile="classic") is None
