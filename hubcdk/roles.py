@@ -7,10 +7,17 @@ service x size, against CloudFormation's 500-resource limit per stack.
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+def ecs_tasks_in_this_account() -> iam.ServicePrincipal:
+    """ECS tasks may assume the role only on behalf of this stack's account (aws:SourceAccount): the
+    confused-deputy guard AWS recommends for both task roles and execution roles."""
+    return iam.ServicePrincipal(ECS_TASKS, conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}})
 
 
 class HubTaskRoles(Construct):
@@ -23,12 +30,12 @@ class HubTaskRoles(Construct):
         self.task_role = iam.Role(
             self,
             "TaskRole",
-            assumed_by=iam.ServicePrincipal(ECS_TASKS),
+            assumed_by=ecs_tasks_in_this_account(),
             description="Shared by every hub task definition: AWS access of the single-user servers",
         )
         self.execution_role = iam.Role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal(ECS_TASKS),
+            assumed_by=ecs_tasks_in_this_account(),
             description="Shared by every hub task definition: lets ECS pull images and write logs",
         )

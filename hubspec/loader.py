@@ -249,9 +249,9 @@ def _build_service(doc: YamlDoc) -> ServiceSpec:
     )
 
 
-# CloudFormation allows 200 outputs per template and the stack has one per family, so this,
-# not the 500-resource limit (4 + one resource per family), is what caps a stack.
-MAX_FAMILIES = 200
+# CloudFormation allows 200 outputs per template and the stack has one per family plus one for the hub's
+# policy ARN, so this, not the 500-resource limit (5 + one resource per family), is what caps a stack.
+MAX_FAMILIES = 199
 
 
 def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecError]:
@@ -270,7 +270,8 @@ def catalog_errors(specs: list[ServiceSpec], services_dir: Path) -> list[SpecErr
                 1,
                 "$",
                 f"{families} task definitions (services x sizes), but one stack holds at most {MAX_FAMILIES} "
-                "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
+                "(CloudFormation's limit of 200 outputs: one per family, one for the hub's policy); "
+                "offer fewer sizes or split the services",
             )
         )
     seen: dict[str, tuple[ServiceSpec, str, int]] = {}

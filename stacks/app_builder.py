@@ -39,4 +39,6 @@ def build_stack(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubTas
         log_retention_days=settings.log_retention_days,
         vpc_id=settings.network.vpc_id if settings.network else None,
         hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
+        cluster_name=settings.cluster_name,
+        create_cluster=settings.create_cluster,
     )

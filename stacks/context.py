@@ -27,10 +27,13 @@ SERVICES_DIR = "services_dir"
 SIZES_FILE = "sizes_file"
 VPC_ID = "vpc_id"
 HUB_SECURITY_GROUP_ID = "hub_security_group_id"
-KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE, VPC_ID, HUB_SECURITY_GROUP_ID)
+CLUSTER = "cluster"
+CREATE_CLUSTER = "create_cluster"
+KEYS = (PREFIX, IMAGES, LOG_RETENTION, SERVICES_DIR, SIZES_FILE, VPC_ID, HUB_SECURITY_GROUP_ID, CLUSTER, CREATE_CLUSTER)
 
 _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _SG_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
+_CLUSTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")  # what ECS accepts as a cluster name
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
 LOG_RETENTION_DAYS = (
@@ -75,6 +78,12 @@ class HubSettings:
     sizes_file: Path
     images: Mapping[str, str] = field(default_factory=dict)  # service name -> image override
     network: TaskNetwork | None = None  # None: no task security group (the stack as before)
+    cluster: str = ""  # the ECS cluster the hub's policy is scoped to; "" means the prefix
+    create_cluster: bool = False  # True: the stack creates that cluster (Fargate and Fargate Spot)
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster or self.prefix
 
 
 def read_cdk_json_context(cdk_json: Path) -> dict[str, Any]:
@@ -142,6 +151,12 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     services_dir = root / str(context.get(SERVICES_DIR, SERVICES_DIRNAME))
     sizes_file = root / str(context.get(SIZES_FILE, SIZES_FILENAME))
     network = _network(context, bad)
+    cluster = context.get(CLUSTER, "")
+    if CLUSTER in context and (not isinstance(cluster, str) or not _CLUSTER_NAME.match(cluster)):
+        bad(CLUSTER, f"{cluster!r} is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'")
+    create_cluster = _bool_value(context.get(CREATE_CLUSTER, False))
+    if create_cluster is None:
+        bad(CREATE_CLUSTER, f"{context[CREATE_CLUSTER]!r} is not a boolean; allowed: true or false")
     if errors or retention is None:
         raise InputErrors(errors)
     return HubSettings(
@@ -151,6 +166,8 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         sizes_file=sizes_file,
         images=images,
         network=network,
+        cluster=cluster if isinstance(cluster, str) else "",
+        create_cluster=bool(create_cluster),
     )
 
 
@@ -172,6 +189,15 @@ def _network(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> Tas
             bad(key, f"{value!r} is not an id like {example!r}")
             ok = False
     return TaskNetwork(vpc_id=str(vpc), hub_security_group_id=str(group)) if ok else None
+
+
+def _bool_value(value: Any) -> bool | None:
+    """A JSON boolean (cdk.json) or the string "true"/"false" (`-c create_cluster=true`); None otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def _int_value(value: Any) -> int | None:

@@ -8,7 +8,9 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from hubcdk import (
+    HubCluster,
     HubServiceTaskDefinitions,
+    HubSpawnerPolicy,
     HubTaskRoles,
     HubTaskSecurityGroup,
     annotate_findings,
@@ -40,6 +42,8 @@ class HubTaskDefinitionsStack(Stack):
         log_retention_days: int,
         vpc_id: str | None = None,
         hub_security_group_id: str | None = None,
+        cluster_name: str = "",
+        create_cluster: bool = False,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix})")
         log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
@@ -67,6 +71,22 @@ class HubTaskDefinitionsStack(Stack):
                     description=f"ECS task definition family of {spec.name} ({size})",
                 )
             self.services[spec.name] = service
+        cluster_name = cluster_name or prefix
+        self.cluster = HubCluster(self, "Cluster", cluster_name=cluster_name) if create_cluster else None
+        self.hub_policy = HubSpawnerPolicy(
+            self,
+            "HubPolicy",
+            prefix=prefix,
+            cluster_name=cluster_name,
+            task_role=roles.task_role,
+            execution_role=roles.execution_role,
+        )
+        CfnOutput(
+            self,
+            "HubPolicyArn",
+            value=self.hub_policy.policy.managed_policy_arn,
+            description=f"Managed policy to attach to the hub's role: the ECS spawner's calls on cluster {cluster_name}",
+        )
         self.task_security_group: HubTaskSecurityGroup | None = None
         if vpc_id and hub_security_group_id:  # only with both context keys: otherwise the stack is unchanged
             self.task_security_group = HubTaskSecurityGroup(

@@ -37,8 +37,8 @@ def load_inputs(settings: HubSettings) -> HubInputs:
     families = sum(len(s.sizes) for s in catalog.services)
     if settings.network is not None and families >= MAX_FAMILIES:  # the group's output is one more
         errors.append(
-            f"context: {VPC_ID}: the task security group's output would be the stack's {families + 1}st; "
-            f"CloudFormation allows {MAX_FAMILIES} outputs: offer at most {MAX_FAMILIES - 1} families with it"
+            f"context: {VPC_ID}: the task security group's output would be the stack's {families + 2}st; "
+            f"CloudFormation allows {MAX_FAMILIES + 1} outputs: offer at most {MAX_FAMILIES - 1} families with it"
         )
     findings = tuple(sorted(lint_catalog(catalog)))
     errors += [str(f) for f in lint_errors(list(findings))]  # errors cannot be acknowledged

@@ -91,6 +91,14 @@ CONTEXT_CASES = {
             "context: hub_security_group_id: 'sg-0123456789abcdef0 ' is not an id like 'sg-0123456789abcdef0'",
         ],
     ),
+    "cluster_name": (
+        ["cluster=hubs/prod"],
+        ["context: cluster: 'hubs/prod' is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'"],
+    ),
+    "create_cluster_not_boolean": (
+        ["create_cluster=yes"],
+        ["context: create_cluster: 'yes' is not a boolean; allowed: true or false"],
+    ),
     "several_at_once": (
         ["prefix=a b", "images=[]"],
         [
@@ -172,19 +180,20 @@ def test_more_families_than_a_stack_can_output_is_refused(run_main, tmp_path):
         1,
         [
             f"{services}:1: $: 204 task definitions (services x sizes), but one stack holds at "
-            "most 200 (CloudFormation's limit of outputs, one per family); offer fewer "
-            "sizes or split the services"
+            "most 199 (CloudFormation's limit of 200 outputs: one per family, one for the hub's policy); "
+            "offer fewer sizes or split the services"
         ],
     )
 
 
 def test_the_task_security_groups_output_counts_against_the_200(run_main, tmp_path):
-    """50 services x 4 sizes = 200 family outputs: synthesizes alone, but not with the group's output."""
+    """49 x 4 + 3 = 199 family outputs and the policy's: synthesizes alone, but not with the group's output."""
     services = tmp_path / "services"
     services.mkdir()
     for i in range(50):
+        sizes = "small, medium, large" if i == 49 else "small, medium, large, xlarge"
         (services / f"s{i:02d}.yaml").write_text(
-            f"name: s{i:02d}\nimage: example/s:1\nsizes: [small, medium, large, xlarge]\n"
+            f"name: s{i:02d}\nimage: example/s:1\nsizes: [{sizes}]\n"
             "health_check: {interval: 10, timeout: 5, retries: 6, start_period: 45}\n"
         )
     network = ("vpc_id=vpc-0123456789abcdef0", "hub_security_group_id=sg-0123456789abcdef0")
@@ -192,6 +201,6 @@ def test_the_task_security_groups_output_counts_against_the_200(run_main, tmp_pa
         1,
         [
             "context: vpc_id: the task security group's output would be the stack's 201st; CloudFormation "
-            "allows 200 outputs: offer at most 199 families with it"
+            "allows 200 outputs: offer at most 198 families with it"
         ],
     )

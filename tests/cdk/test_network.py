@@ -61,7 +61,7 @@ def test_the_app_with_network_context_outputs_the_task_security_group(tmp_path, 
     outputs = hub.template.to_json()["Outputs"]
     assert outputs["TaskSecurityGroupId"]["Value"] == {"Fn::GetAtt": [logical_id, "GroupId"]}
     families = [k for k in outputs if k.startswith("Family")]
-    assert len(outputs) == len(families) + 1
+    assert len(outputs) == len(families) + 2  # and HubPolicyArn
 
 
 def test_without_network_context_the_stack_has_no_security_group(hub):

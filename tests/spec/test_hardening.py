@@ -238,8 +238,9 @@ def test_check_refuses_more_families_than_a_stack_holds(capsys, monkeypatch, tmp
     assert (status, err) == (
         1,
         [
-            "services:1: $: 204 task definitions (services x sizes), but one stack holds at most 200 "
-            "(CloudFormation's limit of outputs, one per family); offer fewer sizes or split the services",
+            "services:1: $: 204 task definitions (services x sizes), but one stack holds at most 199 "
+            "(CloudFormation's limit of 200 outputs: one per family, one for the hub's policy); "
+            "offer fewer sizes or split the services",
             "1 spec error(s)",
         ],
     )
