@@ -7,7 +7,7 @@ STAMP_NODE := node_modules/.installed
 # Node 22 from node_modules first (jsii warns on the machine's Node 20), then the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup synth test lint check report lock dist clean
+.PHONY: setup synth test lint check report lock dist clean deploy-local
 
 # The pinned set, then this project itself (editable, no dependencies, built by the pinned setuptools):
 # that installs the `hubspec` command and the `jupyterhub.spawners` entry point into the venv.
@@ -57,6 +57,10 @@ lock:
 	.lock-venv/bin/pip freeze --all --exclude pip --exclude-editable > constraints.txt.new
 	rm -rf .lock-venv
 	mv constraints.txt.new constraints.txt
+
+## Deploy into moto's server on 127.0.0.1 (fake credentials only) and check what was deployed.
+deploy-local: setup
+	$(VENV)/bin/python scripts/deploy_local.py
 
 ## Build the wheel (and sdist) into dist/.
 dist: $(STAMP_PY)

@@ -5,7 +5,8 @@ in stacks `<prefix>-task-definitions-<NN>` beside one `<prefix>-shared` stack.
 Run by `cdk synth` (cdk.json), or directly to check inputs: `python app.py -c prefix=calliope-hub-prod`.
 Context keys: prefix, log_retention_days, images (JSON object service -> image),
 services_dir, sizes_file, vpc_id + hub_security_group_id (both or neither: the task security group),
-cfn_validation (true: aws-cdk-lib's CloudFormation validation engine runs too). Bad input prints one `file:line: path: message` (or
+cfn_validation (true: aws-cdk-lib's CloudFormation validation engine runs too), cluster (the ECS cluster the hub's
+policy is scoped to; default: the prefix), create_cluster (true: the stack makes it). Bad input prints one `file:line: path: message` (or
 `context: key: message`) line per problem and exits 1 before anything is synthesized.
 The only module that reads environment variables.
 """

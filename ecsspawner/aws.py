@@ -38,7 +38,8 @@ from jupyterhub.utils import exponential_backoff
 THREADS = 32  # worker threads for boto3 calls; also each client's HTTP connection pool
 RETRY_MODES = ("standard", "adaptive")
 
-_executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="ecsspawner-aws")
+THREAD_PREFIX = "ecsspawner-aws"
+_executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix=THREAD_PREFIX)
 _client_lock = threading.Lock()
 # botocore's own classification: throttling codes, transient codes and 5xx, connection errors.
 _retryable = standard.OrRetryChecker([standard.ThrottledRetryableChecker(), standard.TransientRetryableChecker()])

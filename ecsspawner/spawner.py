@@ -23,9 +23,22 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from jupyterhub.spawner import Spawner, SpawnException
 from tornado import web
-from traitlets import Bool, Callable, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Callable, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
-from ecsspawner import aws, bootstrap, homes, hubstart, install, metrics, options, overrides, reaper, records, taskview
+from ecsspawner import (
+    aws,
+    bootstrap,
+    capacity,
+    homes,
+    hubstart,
+    install,
+    metrics,
+    options,
+    overrides,
+    reaper,
+    records,
+    taskview,
+)
 from ecsspawner.healthtime import check_summary, worst_time_to_healthy
 from ecsspawner.holdings import InFlight, read_hub_holdings
 from ecsspawner.identity import (
@@ -81,6 +94,19 @@ class ECSSpawner(Spawner):
     )
     region = Unicode(None, allow_none=True, help="AWS region (default: boto3's).").tag(config=True)
     platform_version = Unicode("LATEST", help="Fargate platform version.").tag(config=True)
+    capacity_provider_strategy = Dict(
+        help="""Fargate Spot or on-demand, chosen by the administrator per service, per size, or for all.
+
+        Keys: "<service>:<size>" (most specific), "<service>", or "*" (everything else); values: RunTask's
+        capacityProviderStrategy items, e.g. {"lab": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]} or
+        {"*": [{"capacityProvider": "FARGATE", "base": 0, "weight": 1},
+               {"capacityProvider": "FARGATE_SPOT", "weight": 3}]}.
+        Providers: FARGATE and FARGATE_SPOT; the cluster must have them (the CDK app's create_cluster does).
+        A server without an entry runs with launchType FARGATE (RunTask takes one or the other, never both).
+        Users do not choose: Spot costs less but AWS may reclaim a task with two minutes' notice, which
+        stops the server (reported to the user as a Spot interruption); a choice an administrator
+        makes per service, e.g. Spot for short-lived chat servers, on-demand for long lab sessions.""",
+    ).tag(config=True)
     services_dir = Unicode(
         help=f"""Folder of the service YAML files the CDK app synthesized the task definitions from
         (the same catalog, so the form offers exactly the families that exist).
@@ -230,6 +256,13 @@ class ECSSpawner(Spawner):
         problem = proposal.value and homes.file_system_problem(proposal.value)
         if problem:
             raise TraitError(f"ECSSpawner.efs_file_system_id {problem}")
+        return proposal.value
+
+    @validate("capacity_provider_strategy")
+    def _check_capacity(self, proposal):
+        problems = capacity.check_strategies(proposal.value)
+        if problems:
+            raise TraitError("ECSSpawner." + "; ".join(problems))
         return proposal.value
 
     @validate("prefix", "hub_id")
@@ -389,6 +422,8 @@ class ECSSpawner(Spawner):
         registry.begin(spawn_id)
         self._spawn_record = self._new_spawn_record(choice, spawn_id)
         try:
+            if capacity.SPOT_NOTICES.pop(self.identity.started_by, None):  # poll() saw the last task reclaimed
+                self._emit(5, "spot-interrupted", f"Your previous server was stopped: {capacity.SPOT_MESSAGE}.")
             self._emit(10, "provisioning", f"Requesting a {choice.size} {choice.service.name} task ({choice.family})")
             await self._open_reader()
             await self._stop_own_tasks(reason="replaced by a new spawn of the same server", caller="start")
@@ -438,7 +473,9 @@ class ECSSpawner(Spawner):
         kwargs: dict[str, Any] = dict(
             cluster=self.cluster,
             taskDefinition=task_definition,
-            launchType="FARGATE",
+            **capacity.launch_arguments(
+                capacity.strategy_for(self.capacity_provider_strategy, choice.service.name, choice.size)
+            ),
             platformVersion=self.platform_version,
             count=1,
             clientToken=spawn_id,
@@ -598,6 +635,10 @@ class ECSSpawner(Spawner):
                     f"Task {arn} disappeared from ECS while starting", reason="missing", status_code=500
                 )
             if task is not None:
+                if taskview.is_stopping(task) and capacity.is_spot_interruption(task):
+                    raise SpawnException(
+                        f"{capacity.SPOT_MESSAGE} (it was still starting).", reason="spot-interruption", status_code=503
+                    )
                 if taskview.is_stopping(task):
                     summary = taskview.stop_summary(task)
                     essential = await self.reader.essential_containers(task.get("taskDefinitionArn", ""))
@@ -723,6 +764,8 @@ class ECSSpawner(Spawner):
         if taskview.is_stopping(task):
             code = taskview.exit_code(task, await self.reader.essential_containers(task.get("taskDefinitionArn", "")))
             metrics.POLL_RESULTS.labels("stopped").inc()
+            if capacity.is_spot_interruption(task):
+                capacity.SPOT_NOTICES[self.identity.started_by] = arn  # the next start() of this server tells the user
             essential = await self.reader.essential_containers(task.get("taskDefinitionArn", ""))
             self.log.warning(
                 "%s: task %s stopped (%s%s); exit code %s",

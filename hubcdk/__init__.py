@@ -5,17 +5,21 @@ shadow the `constructs` library that aws-cdk-lib imports. Every value these
 constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 """
 
+from hubcdk.cluster import HubCluster
 from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
+from hubcdk.hub_policy import HubSpawnerPolicy
 from hubcdk.logs import environment_log_group, log_group_name, retention_days
 from hubcdk.network import HubTaskSecurityGroup, service_ports
 from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
 from hubcdk.service import HubServiceTaskDefinitions, container_images
 
 __all__ = [
+    "HubCluster",
     "HubHomeFileSystem",
     "HubServiceTaskDefinitions",
+    "HubSpawnerPolicy",
     "HubTaskRoles",
     "HubTaskSecurityGroup",
     "annotate_findings",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from aws_cdk import Aws
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -25,6 +26,12 @@ from hubspec.images import ecr_repository
 from hubspec.naming import role_name
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+def ecs_tasks_in_this_account() -> iam.ServicePrincipal:
+    """ECS tasks may assume the role only on behalf of this stack's account (aws:SourceAccount): the
+    confused-deputy guard AWS recommends for both task roles and execution roles."""
+    return iam.ServicePrincipal(ECS_TASKS, conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}})
 
 
 class HubTaskRoles(Construct):
@@ -38,14 +45,14 @@ class HubTaskRoles(Construct):
             self,
             "TaskRole",
             role_name=role_name(prefix, "task"),
-            assumed_by=iam.ServicePrincipal(ECS_TASKS),
+            assumed_by=ecs_tasks_in_this_account(),
             description="Shared by every hub task definition: AWS access of the single-user servers",
         )
         self.execution_role = iam.Role(
             self,
             "ExecutionRole",
             role_name=role_name(prefix, "execution"),
-            assumed_by=iam.ServicePrincipal(ECS_TASKS),
+            assumed_by=ecs_tasks_in_this_account(),
             description="Shared by every hub task definition: lets ECS pull images and write logs",
         )
 

@@ -60,6 +60,8 @@ def build_stacks(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubSt
         hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
         efs_file_system_id=settings.efs_file_system_id,
         efs_access_point_id=settings.efs_access_point_id,
+        cluster_name=settings.cluster_name,
+        create_cluster=settings.create_cluster,
     )
     task_definitions: dict[int, HubTaskDefinitionsStack] = {}
     for bucket, services in shards(catalog.services).items():

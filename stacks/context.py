@@ -28,6 +28,8 @@ SIZES_FILE = "sizes_file"
 VPC_ID = "vpc_id"
 HUB_SECURITY_GROUP_ID = "hub_security_group_id"
 CFN_VALIDATION = "cfn_validation"
+CLUSTER = "cluster"
+CREATE_CLUSTER = "create_cluster"
 EFS_FILE_SYSTEM_ID = "efs_file_system_id"
 EFS_ACCESS_POINT_ID = "efs_access_point_id"
 KEYS = (
@@ -41,12 +43,15 @@ KEYS = (
     CFN_VALIDATION,
     EFS_FILE_SYSTEM_ID,
     EFS_ACCESS_POINT_ID,
+    CLUSTER,
+    CREATE_CLUSTER,
 )
 
 _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _SG_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _FS_ID = re.compile(r"fs-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _FSAP_ID = re.compile(r"fsap-[0-9a-f]{17}\Z")
+_CLUSTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")  # what ECS accepts as a cluster name
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
 LOG_RETENTION_DAYS = (
@@ -96,6 +101,12 @@ class HubSettings:
     cfn_validation: bool = False
     efs_file_system_id: str | None = None  # None: a catalog with EFS homes gets a file system of its own
     efs_access_point_id: str | None = None  # the shared homes' access point; None: the stack makes one
+    cluster: str = ""  # the ECS cluster the hub's policy is scoped to; "" means the prefix
+    create_cluster: bool = False  # True: the stack creates that cluster (Fargate and Fargate Spot)
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster or self.prefix
 
 
 def read_cdk_json_context(cdk_json: Path) -> dict[str, Any]:
@@ -163,12 +174,16 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     services_dir = root / str(context.get(SERVICES_DIR, SERVICES_DIRNAME))
     sizes_file = root / str(context.get(SIZES_FILE, SIZES_FILENAME))
     network = _network(context, bad)
-    cfn_validation = context.get(CFN_VALIDATION, False)
-    if cfn_validation in ("true", "false"):  # `-c cfn_validation=true` is a string
-        cfn_validation = cfn_validation == "true"
-    if not isinstance(cfn_validation, bool):
-        bad(CFN_VALIDATION, f"{cfn_validation!r} is not true or false")
+    cfn_validation = _bool_value(context.get(CFN_VALIDATION, False))
+    if cfn_validation is None:
+        bad(CFN_VALIDATION, f"{context[CFN_VALIDATION]!r} is not a boolean; allowed: true or false")
     file_system_id, access_point_id = _efs(context, bad)
+    cluster = context.get(CLUSTER, "")
+    if CLUSTER in context and (not isinstance(cluster, str) or not _CLUSTER_NAME.match(cluster)):
+        bad(CLUSTER, f"{cluster!r} is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'")
+    create_cluster = _bool_value(context.get(CREATE_CLUSTER, False))
+    if create_cluster is None:
+        bad(CREATE_CLUSTER, f"{context[CREATE_CLUSTER]!r} is not a boolean; allowed: true or false")
     if errors or retention is None:
         raise InputErrors(errors)
     return HubSettings(
@@ -181,6 +196,8 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         cfn_validation=cfn_validation is True,
         efs_file_system_id=file_system_id,
         efs_access_point_id=access_point_id,
+        cluster=cluster if isinstance(cluster, str) else "",
+        create_cluster=bool(create_cluster),
     )
 
 
@@ -223,6 +240,15 @@ def _network(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> Tas
             bad(key, f"{value!r} is not an id like {example!r}")
             ok = False
     return TaskNetwork(vpc_id=str(vpc), hub_security_group_id=str(group)) if ok else None
+
+
+def _bool_value(value: Any) -> bool | None:
+    """A JSON boolean (cdk.json) or the string "true"/"false" (`-c create_cluster=true`); None otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def _int_value(value: Any) -> int | None:

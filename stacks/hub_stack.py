@@ -18,8 +18,10 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from hubcdk import (
+    HubCluster,
     HubHomeFileSystem,
     HubServiceTaskDefinitions,
+    HubSpawnerPolicy,
     HubTaskRoles,
     HubTaskSecurityGroup,
     annotate_findings,
@@ -58,6 +60,8 @@ class HubSharedStack(Stack):
         hub_security_group_id: str | None = None,
         efs_file_system_id: str | None = None,
         efs_access_point_id: str | None = None,
+        cluster_name: str = "",
+        create_cluster: bool = False,
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub shared resources for ECS task definitions ({prefix})")
         self.log_group = environment_log_group(self, "Logs", prefix=prefix, retention=log_retention_days)
@@ -74,6 +78,22 @@ class HubSharedStack(Stack):
         )
         annotate_findings(self, [f for f in findings if f.service not in {s.name for s in catalog.services}])
         self.home = home_file_system(self, catalog, self.roles, prefix, efs_file_system_id, efs_access_point_id)
+        cluster_name = cluster_name or prefix
+        self.cluster = HubCluster(self, "Cluster", cluster_name=cluster_name) if create_cluster else None
+        self.hub_policy = HubSpawnerPolicy(
+            self,
+            "HubPolicy",
+            prefix=prefix,
+            cluster_name=cluster_name,
+            task_role=self.roles.task_role,
+            execution_role=self.roles.execution_role,
+        )
+        CfnOutput(
+            self,
+            "HubPolicyArn",
+            value=self.hub_policy.policy.managed_policy_arn,
+            description=f"Managed policy to attach to the hub's role: the ECS spawner's calls on cluster {cluster_name}",
+        )
         self.task_security_group: HubTaskSecurityGroup | None = None
         if vpc_id and hub_security_group_id:  # only with both context keys: otherwise the stack is unchanged
             self.task_security_group = HubTaskSecurityGroup(

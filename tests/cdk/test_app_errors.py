@@ -48,7 +48,10 @@ CONTEXT_CASES = {
         ["prefix=calliope hub!"],
         ["context: prefix: 'calliope hub!' may hold only letters, digits, '_' and '-'"],
     ),
-    "cfn_validation": (["cfn_validation=yes"], ["context: cfn_validation: 'yes' is not true or false"]),
+    "cfn_validation": (
+        ["cfn_validation=yes"],
+        ["context: cfn_validation: 'yes' is not a boolean; allowed: true or false"],
+    ),
     "prefix_too_long": (
         ["prefix=" + "p" * 50],
         [
@@ -122,6 +125,14 @@ CONTEXT_CASES = {
             "context: efs_access_point_id: 'fs-01234567' is not an EFS access point id; expected fsap- and 17 hex "
             "digits, like 'fsap-0123456789abcdef0'"
         ],
+    ),
+    "cluster_name": (
+        ["cluster=hubs/prod"],
+        ["context: cluster: 'hubs/prod' is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'"],
+    ),
+    "create_cluster_not_boolean": (
+        ["create_cluster=yes"],
+        ["context: create_cluster: 'yes' is not a boolean; allowed: true or false"],
     ),
     "several_at_once": (
         ["prefix=a b", "images=[]"],

@@ -63,7 +63,7 @@ def test_the_app_with_network_context_outputs_the_task_security_group(tmp_path, 
     homes = [k for k in outputs if k.startswith("Home")]  # the EFS homes' outputs (test_efs.py)
     # The created file system's id, read by the task-definition stacks through Fn::GetStackOutput (hub_stack.py)
     exports = [k for k in outputs if k.startswith("PublishOutput")]
-    assert len(outputs) == len(homes) + len(exports) + 1
+    assert len(outputs) == len(homes) + len(exports) + 2  # and HubPolicyArn
 
 
 def test_without_network_context_the_stack_has_no_security_group(hub):

@@ -21,6 +21,7 @@ SHARED_LOGICAL_IDS = {
     "RolesTaskRoleF8D8DD59",
     "RolesExecutionRoleAB9762F7",
     "RolesExecutionRoleDefaultPolicyED4176E7",
+    "HubPolicy062A2AD0",
 }
 # With an EFS home in the catalog (bundled lab) and no efs_file_system_id: the file system, and the task
 # role's mount rights (tests/cdk/test_efs.py checks them).
