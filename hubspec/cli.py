@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from hubspec import diagram, lint, report, results, svgdiagram, timing
@@ -152,6 +154,23 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     horizon = diagram.horizon(spec, behaviour)
     until = args.until if args.until is not None else horizon
     stop = () if args.until is not None else stop_at
+    declared = report.declared_startup(spec)
+    chained = report.chained_by_profile(
+        spec, ok_seconds=args.probe_seconds, startup=declared[1] if declared else None, profiles=profiles
+    )
+    if args.format == "json":
+        sims = {p: timing.simulate(hc, behaviour, profile=p, until=until, stop_at=stop) for p in profiles}
+        doc = {
+            "service": spec.name,
+            "scenario": described,
+            "profiles": {
+                p: {"probes": [asdict(x) for x in sim.probes], "changes": [list(c) for c in sim.changes]}
+                for p, sim in sims.items()
+            },
+            "chained": None if chained is None else report.chained_json(spec, chained, declared),
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return OK
     if args.format in ("mermaid", "svg"):
         title = f"{spec.name} (I/T/R/S {hc.interval}/{hc.timeout}/{hc.retries}/{hc.start_period}) - {described}"
         scene = diagram.scene(spec, behaviour, title=title, profiles=profiles, until=args.until, stop_at=stop_at)
@@ -164,6 +183,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         f"{hc.give_up_text}"
     )
     print(f"scenario: {described}")
+    if chained is not None:
+        when = "; ".join(f"{p} {ch.server_starts:g} s" for p, ch in chained.items())
+        print(f"times below count from the {spec.name} container's start, {when} into the task (chained: see the end)")
     sims = {}
     for profile in profiles:
         sim = timing.simulate(hc, behaviour, profile=profile, until=until, stop_at=stop)
@@ -200,6 +222,10 @@ def cmd_timeline(args: argparse.Namespace) -> int:
                 if low == high
                 else f"  Fargate (engine undocumented): {low:g}–{high:g} s"
             )
+    if chained is not None:
+        print()
+        for line in report.chained_lines(spec, chained, declared):
+            print(line)
     return OK
 
 
@@ -330,10 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tl.add_argument(
         "--format",
-        choices=("text", "mermaid", "svg"),
+        choices=("text", "json", "mermaid", "svg"),
         default="text",
-        help="text (default), a Mermaid gantt diagram, or a standalone SVG picture: probes, start_period "
-        "and status changes per profile",
+        help="text (default), json (every probe and status change, and the chained task timeline), a Mermaid "
+        "gantt diagram, or a standalone SVG picture: probes, start_period and status changes per profile",
     )
     tl.set_defaults(func=cmd_timeline)
 

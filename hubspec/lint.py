@@ -21,8 +21,9 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from hubspec.commands import curl_calls, read_shell_line
+from hubspec.healthstate import PROFILES
 from hubspec.model import Catalog, ServiceSpec
-from hubspec.timing import timings
+from hubspec.timing import Span, chained_timings, task_worst_detection
 from hubspec.yamlsource import format_path
 
 Severity = Literal["error", "warning"]
@@ -85,7 +86,11 @@ RULES: dict[str, Rule] = {
         Rule("HC004", WARNING, f"fewer than {MIN_RETRIES} retries"),
         Rule("HC005", ERROR, f"start_period below {START_PERIOD_FACTOR} × the declared start-up time"),
         Rule("HC006", WARNING, f"retry window interval × retries outside {RETRY_WINDOW[0]}–{RETRY_WINDOW[1]} s"),
-        Rule("HC007", WARNING, f"simulated worst-case detection outside {DETECTION[0]}–{DETECTION[1]} s"),
+        Rule(
+            "HC007",
+            WARNING,
+            f"simulated worst-case detection of the task (sidecars included) outside {DETECTION[0]}–{DETECTION[1]} s",
+        ),
         Rule("HC009", WARNING, "custom command runs curl without a --max-time below the timeout"),
         Rule("HC010", ERROR, "probe port neither the service port nor health_check_port, or not this container"),
         Rule("HC100", ERROR, "lint_acknowledge names an unknown rule"),
@@ -215,14 +220,16 @@ def _retry_window_hint(interval: int, retries: int, timeout: int) -> str:
 
 
 def _detection_rule(spec: ServiceSpec) -> list[Finding]:
+    """The task's worst case: the server's own, or the chained one when it waits for sidecars (timing owns both)."""
     hc = spec.health_check
-    result = timings(hc)
-    worst, scenario, profile = result.worst_detection
+    by_profile = {p: task_worst_detection(spec, profile=p) for p in PROFILES}
+    worst, scenario, profile = max(((v, s, p) for p, (v, s) in by_profile.items()), key=lambda c: c[0])
     low, high = DETECTION
     if low <= worst <= high:
         return []
-    per_profile = ", ".join(f"{p} {_seconds(t.worst_detection[0])}" for p, t in result.by_profile.items())
-    span = result.span("worst_detection", 0)
+    per_profile = ", ".join(f"{p} {_seconds(v)}" for p, (v, _) in by_profile.items())
+    span = Span.of(v for v, _ in by_profile.values())
+    chained = chained_timings(spec, profile=profile) is not None
     return [
         _finding(
             spec,
@@ -230,9 +237,11 @@ def _detection_rule(spec: ServiceSpec) -> list[Finding]:
             ("health_check",),
             f"simulated worst-case detection is {_seconds(worst)} ({scenario}, {profile} profile; "
             f"per profile: {per_profile}; Fargate: {span.low:g}–{span.high:g} s), outside the notes' "
-            f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)",
-            "lower retries or timeout (a hanging probe costs interval + its give-up time per retry), "
-            "or acknowledge HC007 with the reason"
+            f"{low}–{high} s (their S + I×R = {hc.start_period + hc.interval * hc.retries} s is not a bound)"
+            + ("; counted from the task's start, the sidecars' checks included" if chained else ""),
+            "lower retries or timeout (a hanging probe costs interval + its give-up time per retry)"
+            + (", here or in the sidecars it waits for," if chained else ",")
+            + " or acknowledge HC007 with the reason"
             if worst > high
             else "raise retries or interval so a hiccup does not replace the container",
             measured=_seconds(span.low) if span.low == span.high else f"{span.low:g}–{span.high:g} s",

@@ -15,7 +15,17 @@ from hubspec.healthstate import DOCKER_START_INTERVAL, PROFILE_HELP, PROFILES
 from hubspec.lint import Finding, errors, lint_service, open_warnings
 from hubspec.model import Catalog, ServiceSpec, SizeSpec
 from hubspec.render import RenderedHealthCheck, render_health_check
-from hubspec.timing import Behaviour, Simulation, Span, Timings, notes_estimate, timings
+from hubspec.timing import (
+    Behaviour,
+    ChainedTimings,
+    Simulation,
+    Span,
+    Timings,
+    chained_timings,
+    health_deciders,
+    notes_estimate,
+    timings,
+)
 
 REGENERATE = "hubspec report > docs/healthchecks.md"
 
@@ -28,6 +38,81 @@ class ServiceReport:
     startup: tuple[str, float] | None  # ("p95" | "typical", seconds) the spec declares
     timings: Timings
     findings: tuple[Finding, ...]
+    chained: dict[str, ChainedTimings] | None = None  # per profile, when the task's containers wait on each other
+
+
+def chained_by_profile(
+    spec: ServiceSpec, *, ok_seconds: float = 0.0, startup: float | None = None, profiles: tuple[str, ...] = PROFILES
+) -> dict[str, ChainedTimings] | None:
+    """The chained timeline per profile (report and `timeline` both call this), or None without a chain."""
+    out = {p: chained_timings(spec, profile=p, ok_seconds=ok_seconds, startup=startup) for p in profiles}
+    return None if any(v is None for v in out.values()) else {p: v for p, v in out.items() if v is not None}
+
+
+ChainRow = tuple[str, dict[str, float | None]]  # label, seconds per profile (None: the task stays PENDING)
+
+
+def chained_rows(
+    spec: ServiceSpec, chained: dict[str, ChainedTimings], startup: tuple[str, float] | None
+) -> list[ChainRow]:
+    """The chained timeline in order, one row per event (the report's table and `timeline`'s lines)."""
+    by = list(chained.items())
+    first = by[0][1]
+    main = spec.name
+    rows: list[ChainRow] = []
+    for i, c in enumerate(first.containers[1:], start=1):
+        if any(ch.containers[i].starts for _, ch in by):
+            rows.append((f"{c.name} starts", {p: ch.containers[i].starts for p, ch in by}))
+        if c.timings is not None:
+            role = "decides the task's health" if c.decides else "does not decide the task's health"
+            rows.append((f"{c.name} HEALTHY (answers at once; {role})", {p: ch.containers[i].healthy for p, ch in by}))
+    rows.append((f"{main} starts (what it waits for is HEALTHY)", {p: ch.server_starts for p, ch in by}))
+    rows.append((f"task HEALTHY ({main} answers at once)", {p: ch.ready for p, ch in by}))
+    if startup is not None:
+        kind, seconds = startup
+        rows.append(
+            (
+                f"task HEALTHY ({main} ready {seconds:g} s after it starts: {kind} start-up)",
+                {p: ch.ready_when_started for p, ch in by},
+            )
+        )
+    rows.append((f"task UNHEALTHY: {main} never ready, probes fail fast", {p: ch.never_ready_refused for p, ch in by}))
+    rows.append((f"task UNHEALTHY: {main} never ready, probes hang", {p: ch.never_ready_hangs for p, ch in by}))
+    for i, (name, _, _) in enumerate(first.sidecar_never_ready):
+        rows.append(
+            (f"task UNHEALTHY: {name} never ready, probes fail fast", {p: ch.sidecar_never_ready[i][1] for p, ch in by})
+        )
+        rows.append(
+            (f"task UNHEALTHY: {name} never ready, probes hang", {p: ch.sidecar_never_ready[i][2] for p, ch in by})
+        )
+    rows.append(("worst case, any container that decides the task's health (HC007)", {p: ch.worst[0] for p, ch in by}))
+    return rows
+
+
+def chained_lines(
+    spec: ServiceSpec, chained: dict[str, ChainedTimings], startup: tuple[str, float] | None
+) -> list[str]:
+    """The chained timeline as text lines (`timeline`): the same rows as the report's table."""
+    deciders = ", ".join(c.name for c in health_deciders(spec))
+    out = [
+        f"the task, chained (seconds since its containers could first start; its health is that of {deciders}; "
+        "a sidecar's probe passes at once):"
+    ]
+    for label, values in chained_rows(spec, chained, startup):
+        parts = "; ".join(f"{p} {chain_cell([v])}" + ("" if v is None else " s") for p, v in values.items())
+        line = f"  {label}: {parts}"
+        if len(values) > 1:
+            span = chain_cell(list(values.values()))
+            line += f" (Fargate: {span}{'' if span == 'PENDING' else ' s'})"
+        out.append(line)
+    return out
+
+
+def chain_cell(values: list[float | None]) -> str:
+    """Seconds, a range over profiles, or PENDING (the task never turns HEALTHY or UNHEALTHY)."""
+    if any(v is None for v in values):
+        return "PENDING"
+    return _span(Span.of(v for v in values if v is not None))
 
 
 def declared_startup(spec: ServiceSpec) -> tuple[str, float] | None:
@@ -50,6 +135,7 @@ def build(catalog: Catalog, *, ok_seconds: float = 0.0) -> list[ServiceReport]:
                 startup=startup,
                 timings=timings(spec.health_check, ok_seconds=ok_seconds, startup=startup[1] if startup else None),
                 findings=tuple(lint_service(spec)),
+                chained=chained_by_profile(spec, ok_seconds=ok_seconds, startup=startup[1] if startup else None),
             )
         )
     return out
@@ -60,6 +146,40 @@ def build(catalog: Catalog, *, ok_seconds: float = 0.0) -> list[ServiceReport]:
 
 def _span_json(span: Span) -> list[float]:
     return [span.low, span.high]
+
+
+def _chained_json(r: ServiceReport) -> dict[str, object]:
+    assert r.chained is not None
+    return chained_json(r.spec, r.chained, r.startup)
+
+
+def chained_json(
+    spec: ServiceSpec, chained: dict[str, ChainedTimings], startup: tuple[str, float] | None
+) -> dict[str, object]:
+    """The chained timeline as JSON (report --format json, timeline --format json)."""
+    rows = chained_rows(spec, chained, startup)
+    return {
+        "health_deciders": [c.name for c in health_deciders(spec)],
+        "profiles": {
+            p: {
+                "containers": [
+                    {"name": c.name, "starts": c.starts, "healthy": c.healthy, "decides_task_health": c.decides}
+                    for c in ch.containers
+                ],
+                "server_starts": ch.server_starts,
+                "ready": ch.ready,
+                "ready_when_started": ch.ready_when_started,
+                "never_ready_refused": ch.never_ready_refused,
+                "never_ready_hangs": ch.never_ready_hangs,
+                "sidecar_never_ready": [
+                    {"sidecar": name, "refused": fast, "hangs": hang} for name, fast, hang in ch.sidecar_never_ready
+                ],
+                "worst": {"seconds": ch.worst[0], "case": ch.worst[1]},
+            }
+            for p, ch in chained.items()
+        },
+        "rows": [{"event": label, "seconds": values} for label, values in rows],
+    }
 
 
 def to_json(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str:
@@ -90,6 +210,7 @@ def to_json(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str:
                     "detect_hang": [t.span("detect_hang", 0).low, t.span("detect_hang", 1).high],
                 },
                 "notes_estimate": notes_estimate(hc),
+                "chained": None if r.chained is None else _chained_json(r),
                 "findings": [asdict(f) for f in r.findings],
             }
         )
@@ -162,6 +283,35 @@ def _summary_table(reports: list[ServiceReport]) -> list[str]:
     return lines
 
 
+def _chained_summary(reports: list[ServiceReport]) -> list[str]:
+    """Services whose task waits on sidecars: the task's numbers next to the server's own (Fargate ranges)."""
+    chained = [r for r in reports if r.chained is not None]
+    if not chained:
+        return []
+    lines = [
+        "Tasks whose containers wait for each other or share its health (the table above shows the server's container alone; "
+        "here, seconds since the task started):",
+        "",
+        "| service | server starts | task HEALTHY | UNHEALTHY, server never ready: fast / hang | "
+        "UNHEALTHY, a sidecar never ready: fast / hang | worst (HC007) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in chained:
+        assert r.chained is not None
+        by = list(r.chained.values())
+        sidecars = "; ".join(
+            f"{name} {chain_cell([ch.sidecar_never_ready[i][1] for ch in by])} / "
+            f"{chain_cell([ch.sidecar_never_ready[i][2] for ch in by])}"
+            for i, (name, _, _) in enumerate(by[0].sidecar_never_ready)
+        )
+        lines.append(
+            f"| {r.spec.name} | {chain_cell([ch.server_starts for ch in by])} | {chain_cell([ch.ready for ch in by])} | "
+            f"{chain_cell([ch.never_ready_refused for ch in by])} / {chain_cell([ch.never_ready_hangs for ch in by])} | "
+            f"{sidecars or '–'} | {chain_cell([ch.worst[0] for ch in by])} |"
+        )
+    return [*lines, ""]
+
+
 def _detail(r: ServiceReport) -> list[str]:
     spec, hc, t = r.spec, r.spec.health_check, r.timings
     profiles = list(t.by_profile)
@@ -222,6 +372,20 @@ def _detail(r: ServiceReport) -> list[str]:
         *rows,
         "",
     ]
+    if r.chained is not None:
+        deciders = ", ".join(c.name for c in health_deciders(spec))
+        out += [
+            f"The task, chained (seconds since its containers could first start): the {spec.name} container "
+            "starts when every container it waits on for HEALTHY is HEALTHY, and the task's health is that of "
+            f"its essential containers with checks ({deciders}); a sidecar's probe passes at once.",
+            "",
+            "| seconds since the task started | " + " | ".join(profiles) + " | Fargate (range) |",
+            "|---|" + "---|" * (len(profiles) + 1),
+        ]
+        for label, values in chained_rows(spec, r.chained, r.startup):
+            cells = [chain_cell([values[p]]) for p in profiles]
+            out.append(f"| {label} | " + " | ".join(cells) + f" | {chain_cell(list(values.values()))} |")
+        out.append("")
     if r.findings:
         out.append(
             f"Lint: {len(errors(list(r.findings)))} error(s), {len(open_warnings(list(r.findings)))} open warning(s)."
@@ -238,6 +402,9 @@ def _detail(r: ServiceReport) -> list[str]:
         out.append("Lint: clean.")
     out.append("")
     ready = r.startup[1] if r.startup else 0.0
+    if r.chained is not None:
+        when = ", ".join(f"{p} {_s(ch.server_starts)} s" for p, ch in r.chained.items())
+        out += [f"The timelines below count from the {spec.name} container's start ({when} into the task).", ""]
     for heading, source in report_diagrams(spec, ready=ready, ok_seconds=t.ok_seconds):
         out.extend([f"Timeline, {heading} (seconds since the container started, as mm:ss):", "", "```mermaid"])
         out.extend([source.rstrip("\n"), "```", ""])
@@ -267,6 +434,7 @@ def to_markdown(reports: list[ServiceReport], *, ok_seconds: float = 0.0) -> str
         "",
         *_summary_table(reports),
         "",
+        *_chained_summary(reports),
     ]
     for r in reports:
         lines.extend(_detail(r))

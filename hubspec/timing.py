@@ -28,6 +28,7 @@ from hubspec.healthstate import (
     HealthState,
     next_probe_start,
 )
+from hubspec.model import ContainerSpec, ServiceSpec
 
 __all__ = [
     "CLASSIC",
@@ -39,6 +40,7 @@ __all__ = [
     "Behaviour",
     "ChainedTimings",
     "CheckTiming",
+    "ContainerChain",
     "ProbeRun",
     "ProfileTimings",
     "Simulation",
@@ -46,14 +48,17 @@ __all__ = [
     "Timings",
     "chained_timings",
     "check_probe_seconds",
+    "decides_task_health",
     "detection_after_healthy",
     "fails_at",
     "flapping",
+    "health_deciders",
     "never_ready",
     "notes_estimate",
     "profile_timings",
     "ready_at",
     "simulate",
+    "task_worst_detection",
     "time_to_healthy",
     "time_to_unhealthy",
     "timings",
@@ -415,61 +420,184 @@ def timings(
     )
 
 
+def decides_task_health(container: ContainerSpec) -> bool:
+    """Whether this container's health is part of the task's: ECS reports a task UNHEALTHY if any essential
+    container with a health check is, UNKNOWN if any of them is, else HEALTHY. A non-essential container's
+    check, or an essential container without one, never makes the task UNHEALTHY."""
+    return container.essential and container.health_check is not None
+
+
+def health_deciders(spec: ServiceSpec) -> tuple[ContainerSpec, ...]:
+    """The containers whose checks decide the task's health (the main container is always one), file order."""
+    return tuple(c for c in spec.containers if decides_task_health(c))
+
+
+@dataclass(frozen=True)
+class ContainerChain:
+    """One container of a task on one engine profile: when ECS starts it and when its own check decides.
+
+    `starts`: when every container it `depends_on` has reached its condition (HEALTHY: that container's
+    earliest HEALTHY; START, COMPLETE, SUCCESS: that container's start, its run time being unknown).
+    The other numbers are seconds since the task's containers could first start, its service answering
+    from its own start (`healthy`), or never (`never_ready_fast`, `never_ready_hang`); None without a check.
+    """
+
+    name: str
+    starts: float
+    decides: bool
+    timings: ProfileTimings | None
+
+    @property
+    def healthy(self) -> float | None:
+        return None if self.timings is None else self.starts + self.timings.earliest_healthy
+
+    @property
+    def never_ready(self) -> tuple[float, float] | None:
+        """UNHEALTHY if it never answers: probes refused, probes hang."""
+        t = self.timings
+        return None if t is None else (self.starts + t.unhealthy_fast, self.starts + t.unhealthy_hang)
+
+
 @dataclass(frozen=True)
 class ChainedTimings:
-    """A task whose server waits (`depends_on: HEALTHY`) for sidecars, on one engine profile (seconds since
-    the task's containers could first start).
+    """A task whose containers wait for each other (`depends_on`), or whose health an essential sidecar's check
+    shares, on one engine profile (seconds since the task's containers could first start).
 
-    ECS starts the server only when every such sidecar is HEALTHY, so its own check starts late:
-    `server_starts` is the slowest sidecar's earliest HEALTHY (its service answering from t = 0), and every
-    server number is that plus the single-container simulation. If a sidecar never turns healthy the server
-    never starts: an essential sidecar makes the task UNHEALTHY when its own check gives up
-    (`sidecar_never_ready`: refused, hanging); a non-essential one leaves the task PENDING (None).
+    ECS starts the server only when every container it waits on for HEALTHY is HEALTHY, so its own check
+    starts late (`server_starts`), and every server number is that plus the single-container simulation.
+    The task is HEALTHY when every container in `health_deciders` is (`ready`). If a sidecar never answers,
+    the containers waiting on it never start: an essential sidecar with a check makes the task UNHEALTHY when
+    its own check gives up (`sidecar_never_ready`: refused, hangs); otherwise the task stays PENDING (None).
     """
 
     profile: str
-    sidecars_healthy: tuple[tuple[str, float], ...]
+    containers: tuple[ContainerChain, ...]  # the main container first, then the sidecars in file order
     server_starts: float
-    ready: float  # server answering at once: its HEALTHY
+    ready: float  # every container answering at once: the task's HEALTHY
+    ready_when_started: float | None  # the server ready at its declared start-up time instead
     never_ready_refused: float  # server never answers, probes refused: task UNHEALTHY
     never_ready_hangs: float  # ... probes hang
-    sidecar_never_ready: tuple[float | None, float | None]  # a waited-on sidecar never answers: refused, hangs
+    sidecar_never_ready: tuple[tuple[str, float | None, float | None], ...]  # (sidecar, refused, hangs)
 
     @property
-    def worst(self) -> float:
-        """The longest time to UNHEALTHY over the chained never-ready cases (a PENDING task excluded)."""
-        values = [self.never_ready_refused, self.never_ready_hangs]
-        values += [v for v in self.sidecar_never_ready if v is not None]
-        return max(values)
+    def main(self) -> ContainerChain:
+        return self.containers[0]
+
+    @property
+    def sidecars_healthy(self) -> tuple[tuple[str, float], ...]:
+        """(name, earliest HEALTHY) of every sidecar with a check."""
+        return tuple((c.name, c.healthy) for c in self.containers[1:] if c.healthy is not None)
+
+    @property
+    def worst(self) -> tuple[float, str]:
+        """The longest time to UNHEALTHY for a broken task, and which case: a container that decides the task's
+        health never answers (from its own start) or breaks after being healthy. A PENDING task is excluded."""
+        cases: list[tuple[float, str]] = []
+        for c in self.containers:
+            if not c.decides or c.timings is None:
+                continue
+            t, who = c.timings, c.name
+            after = f", started at {c.starts:g} s" if c.starts else ""
+            cases += [
+                (c.starts + t.unhealthy_hang, f"{who} never ready, probes hang{after}"),
+                (c.starts + t.unhealthy_fast, f"{who} never ready, probes fail fast{after}"),
+                (t.detect_hang[1], f"{who} fails after healthy, probes hang"),
+                (t.detect_fast[1], f"{who} fails after healthy, probes fail fast"),
+            ]
+        return max(cases, key=lambda c: c[0])
 
 
-def chained_timings(spec: object, *, profile: str) -> ChainedTimings | None:
-    """The chained timeline of a ServiceSpec whose main container waits for a sidecar to be HEALTHY; None
-    when it waits for none (then the single-container numbers are the task's)."""
-    from hubspec.model import ServiceSpec  # typed here, imported late: model does not import timing
+def _container_starts(spec: ServiceSpec, timings_of: dict[str, ProfileTimings | None]) -> dict[str, float]:
+    """When ECS starts each container (the loader refuses cycles and unknown names)."""
+    containers = {c.name: c for c in spec.containers}
+    starts: dict[str, float] = {}
 
-    assert isinstance(spec, ServiceSpec)
-    waited = [spec.container(name) for name, condition in spec.depends_on.items() if condition == "HEALTHY"]
-    checked = [(c, c.health_check) for c in waited if c.health_check is not None]
-    if not checked:
+    def start(name: str) -> float:
+        if name not in starts:
+            at = 0.0
+            for dep, condition in containers[name].depends_on.items():
+                t = timings_of[dep]
+                at = max(at, start(dep) + (t.earliest_healthy if condition == "HEALTHY" and t else 0.0))
+            starts[name] = at
+        return starts[name]
+
+    for name in containers:
+        start(name)
+    return starts
+
+
+def _blocked_by(spec: ServiceSpec, name: str) -> set[str]:
+    """Containers that never start while `name` is not HEALTHY (they wait on it for HEALTHY, directly or not)."""
+    blocked: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for c in spec.containers:
+            if c.name not in blocked and any(
+                condition == "HEALTHY" and (dep == name or dep in blocked) for dep, condition in c.depends_on.items()
+            ):
+                blocked.add(c.name)
+                grew = True
+    return blocked
+
+
+def chained_timings(
+    spec: ServiceSpec, *, profile: str, ok_seconds: float = 0.0, startup: float | None = None
+) -> ChainedTimings | None:
+    """The task's timeline when its containers wait for each other or share its health; None when neither
+    (the server starts at once and only its check decides: the single-container numbers are the task's).
+
+    `ok_seconds` and `startup` apply to the server's own check, as in `timings`; sidecars answer at once.
+    Every number comes from the memoized single-container simulation (`profile_timings`), shifted.
+    """
+    deciders = {c.name for c in health_deciders(spec)}
+    timings_of = {
+        c.name: None
+        if c.health_check is None
+        else profile_timings(
+            c.health_check,
+            profile=profile,
+            ok_seconds=ok_seconds if c.name == spec.name else 0.0,
+            startup=startup if c.name == spec.name else None,
+        )
+        for c in spec.containers
+    }
+    starts = _container_starts(spec, timings_of)
+    if starts[spec.name] == 0 and deciders == {spec.name}:
         return None
-    healthy = tuple((c.name, time_to_healthy(hc, profile=profile) or 0.0) for c, hc in checked)
-    starts = max(t for _, t in healthy)
-    main = spec.health_check
-    earliest = time_to_healthy(main, profile=profile)
-    assert earliest is not None
-
-    def sidecar_fails(mode: str) -> float | None:
-        if any(not c.essential for c, _ in checked):
-            return None  # the server never starts and nothing decides the task's health: PENDING
-        return min(time_to_unhealthy(hc, profile=profile, mode=mode) for _, hc in checked)
-
+    chain = tuple(
+        ContainerChain(c.name, starts[c.name], c.name in deciders, timings_of[c.name]) for c in spec.containers
+    )
+    main = chain[0]
+    main_t = timings_of[spec.name]
+    assert main_t is not None and main.healthy is not None and main.never_ready is not None  # always checked
+    others = [c.healthy for c in chain[1:] if c.decides and c.healthy is not None]
+    sidecar_cases: list[tuple[str, float | None, float | None]] = []
+    for c in chain[1:]:
+        if c.never_ready is None:
+            continue  # without a check nothing waits on it for HEALTHY (the loader refuses that)
+        if c.decides:
+            sidecar_cases.append((c.name, *c.never_ready))
+        elif _blocked_by(spec, c.name) & deciders:
+            sidecar_cases.append((c.name, None, None))  # a deciding container never starts: PENDING
     return ChainedTimings(
         profile=profile,
-        sidecars_healthy=healthy,
-        server_starts=starts,
-        ready=starts + earliest,
-        never_ready_refused=starts + time_to_unhealthy(main, profile=profile, mode=REFUSED),
-        never_ready_hangs=starts + time_to_unhealthy(main, profile=profile, mode=HANGS),
-        sidecar_never_ready=(sidecar_fails(REFUSED), sidecar_fails(HANGS)),
+        containers=chain,
+        server_starts=main.starts,
+        ready=max([main.healthy, *others]),
+        ready_when_started=(
+            None if main_t.healthy_when_started is None else max([main.starts + main_t.healthy_when_started, *others])
+        ),
+        never_ready_refused=main.never_ready[0],
+        never_ready_hangs=main.never_ready[1],
+        sidecar_never_ready=tuple(sidecar_cases),
     )
+
+
+def task_worst_detection(spec: ServiceSpec, *, profile: str, ok_seconds: float = 0.0) -> tuple[float, str]:
+    """The task's longest time to UNHEALTHY on one profile, and which case: the chained worst case when its
+    containers wait for each other or share its health, else the server's own (one owner for lint and report)."""
+    chained = chained_timings(spec, profile=profile, ok_seconds=ok_seconds)
+    if chained is not None:
+        return chained.worst
+    return profile_timings(spec.health_check, profile=profile, ok_seconds=ok_seconds).worst_detection

@@ -388,10 +388,13 @@ def test_chained_timeline_adds_the_sidecars_time_to_healthy():
         assert chained.ready == starts + time_to_healthy(spec.health_check, profile=profile)
         assert chained.never_ready_hangs == starts + time_to_unhealthy(spec.health_check, profile=profile, mode=HANGS)
         assert chained.sidecar_never_ready == (
-            time_to_unhealthy(agent, profile=profile, mode=REFUSED),
-            time_to_unhealthy(agent, profile=profile, mode=HANGS),
+            (
+                "data-agent",
+                time_to_unhealthy(agent, profile=profile, mode=REFUSED),
+                time_to_unhealthy(agent, profile=profile, mode=HANGS),
+            ),
         )
-        assert chained.worst == chained.never_ready_hangs
+        assert chained.worst[0] == chained.never_ready_hangs
 
 
 def test_no_healthy_dependency_means_no_chain():
