@@ -76,7 +76,7 @@ CASES = {
     "folded strip indent": "cmd: >2-\n   one\n  two\n",
     "multi-line plain": "cmd: one\n  two\n  three\nnext: 1\n",
     "quoted": "a: 'it''s'\nb: \"tab\\there \\u00e9\"\nc: '1'\nd: \"true\"\n",
-    "multi-line quoted": 'a: "one\n  two"\nb: \'x\n\n  y\'\n',
+    "multi-line quoted": "a: \"one\n  two\"\nb: 'x\n\n  y'\n",
     "flow": "a: {b: 1, c: [x, {d: null}], e: []}\nf: {}\n",
     "flow multi-line": "a: [\n  1,\n  2,\n]\nb: {\n  c: 1\n}\n",
     "block sequences": "a:\n- 1\n- - 2\n  - 3\n- b: 4\n  c: 5\n-\n  d: 6\n",
