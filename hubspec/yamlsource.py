@@ -17,11 +17,11 @@ readers over every YAML file of the repository and generated documents.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ from ruamel.yaml.events import (
     StreamEndEvent,
     StreamStartEvent,
 )
-from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import Reader
 from ruamel.yaml.resolver import VersionedResolver
 
@@ -229,7 +228,9 @@ class _Declined(Exception):
 
 
 _DISAGREE = re.compile("[\t\x85\u2028\u2029\ufeff]|" + Reader.NON_PRINTABLE.pattern)
-_RESOLVER = VersionedResolver()  # YAML 1.2, as the round-trip reader resolves a document without %YAML
+# ruamel's implicit resolvers for YAML 1.2 (how the round-trip reader resolves a document without
+# %YAML), by the first character of a plain scalar: [(tag, regexp)], tried in order.
+_IMPLICIT = VersionedResolver().versioned_resolver
 _TAG = "tag:yaml.org,2002:"
 
 
@@ -237,10 +238,20 @@ def _scalar(event: Any) -> Any:
     """The plain value the round-trip reader gives a scalar event (a str, None, bool, int or float)."""
     if event.anchor is not None or event.tag is not None:
         raise _Declined
-    value: str = event.value
     if not event.implicit[0]:  # quoted or block scalar
-        return value
-    kind = str(_RESOLVER.resolve(ScalarNode, value, event.implicit))
+        return event.value
+    return _plain_scalar(event.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_scalar(value: str) -> Any:
+    """A plain scalar's value: resolved as ruamel's resolver does, built as its round-trip constructor
+    does, then made plain (ScalarInt, ScalarFloat and ScalarBoolean become int, float and bool)."""
+    kind = _TAG + "str"
+    for tag, regexp in [*_IMPLICIT.get(value[:1], ()), *_IMPLICIT.get(None, ())]:
+        if regexp.match(value):
+            kind = tag
+            break
     if kind == _TAG + "str":
         return value
     if kind == _TAG + "null":
@@ -391,12 +402,15 @@ def _roundtrip_read(text: str, name: str) -> tuple[YamlDoc | None, list[SpecErro
     return (None, errors) if errors else (doc, [])
 
 
+# Unicode's Cc category is exactly U+0000-U+001F and U+007F-U+009F (fixed by Unicode's stability
+# policy); Zl and Zp are U+2028 and U+2029. A test checks the class against unicodedata.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _control_character(text: str) -> str | None:
     """The first control character (Unicode Cc, line or paragraph separator) in `text`, or None."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return char
-    return None
+    match = _CONTROL.search(text)
+    return match.group() if match else None
 
 
 def control_character_errors(doc: YamlDoc) -> list[SpecError]:

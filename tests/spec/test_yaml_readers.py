@@ -191,3 +191,14 @@ def test_generated_documents_read_the_same_both_ways(data, flow, indent, width, 
         writer.dump(data, stream)
     fast, slow = both_ways(path, monkeypatch)
     assert fast == slow
+
+
+def test_the_control_character_class_is_unicodes() -> None:
+    """Keys and values are refused for a control character: Unicode's Cc, Zl and Zp, nothing else."""
+    import sys
+    import unicodedata
+
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        expected = unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        assert (yamlsource._control_character(f"a{char}b") == char) is expected, hex(code)
