@@ -119,9 +119,15 @@ def display_name(path: Path) -> str:
     A symbolic link is named as itself, not as its target (which may be missing or a loop).
     """
     try:
-        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
+        return str((path.parent.resolve() / path.name).relative_to(_resolved_cwd(os.getcwd())))
     except (ValueError, OSError, RuntimeError):
         return str(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_cwd(cwd: str) -> Path:
+    """The working directory, resolved once per spelling (`check` names three paths per file)."""
+    return Path(cwd).resolve()
 
 
 def file_problem(path: Path, *, max_bytes: int = MAX_FILE_BYTES, kind: str = "a spec file") -> str | None:
