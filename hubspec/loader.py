@@ -599,13 +599,14 @@ def load_catalog(services_dir: Path | str, sizes_file: Path | str) -> Catalog:
         errors.append(SpecError(display_name(services_dir), 1, "$", "no service files (*.yaml or *.yml) found"))
     specs: list[ServiceSpec] = []
     first_seen: dict[str, str] = {}
+    sizes_name = display_name(sizes_file)
     for path in files:
         doc, file_errors = load_yaml(path)
         if doc is None:
             errors.extend(file_errors)
             continue
         file_errors = _schema_errors(doc, "service")
-        file_errors += _cross_field_errors(doc, sizes, display_name(sizes_file))
+        file_errors += _cross_field_errors(doc, sizes, sizes_name)
         name = doc.data.get("name") if isinstance(doc.data, dict) else None
         if isinstance(name, str):
             where = f"{doc.file}:{doc.line_of(('name',))}"

@@ -3,15 +3,25 @@
 ruamel's round-trip types (ScalarBoolean is an int, ScalarFloat, CommentedMap)
 confuse JSON Schema type checks, so the data is converted to plain dict/list/
 str/int/float/bool and the line numbers are kept in a side table keyed by path.
+
+Two readers, one result. The fast one walks the event stream of libyaml's C parser
+(ruamel.yaml.clib) once and builds the plain data and the line table itself; it
+takes only plain documents (one document, a mapping at the top, string keys, no
+tag, anchor, alias, directive, duplicate key, timestamp or merge key, within the
+depth and value bounds) and declines everything else. Whatever it declines, and
+every file when the C parser is not installed, goes through ruamel's round-trip
+reader, which owns every refusal and every error message. A test runs both
+readers over every YAML file of the repository and generated documents.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
+import re
 import stat
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +29,27 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, NodeEvent
+from ruamel.yaml.events import (
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
+from ruamel.yaml.reader import Reader
+from ruamel.yaml.resolver import VersionedResolver
+
+try:  # libyaml's parser, from ruamel.yaml.clib (CPython wheels); without it every file takes the round-trip path
+    from _ruamel_yaml import CParser as C_PARSER
+except ImportError:  # pragma: no cover - the pinned set installs it
+    C_PARSER = None
 
 from hubspec.errors import SpecError, SpecErrors
 
@@ -89,9 +119,15 @@ def display_name(path: Path) -> str:
     A symbolic link is named as itself, not as its target (which may be missing or a loop).
     """
     try:
-        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
+        return str((path.parent.resolve() / path.name).relative_to(_resolved_cwd(os.getcwd())))
     except (ValueError, OSError, RuntimeError):
         return str(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_cwd(cwd: str) -> Path:
+    """The working directory, resolved once per spelling (`check` names three paths per file)."""
+    return Path(cwd).resolve()
 
 
 def file_problem(path: Path, *, max_bytes: int = MAX_FILE_BYTES, kind: str = "a spec file") -> str | None:
@@ -193,6 +229,132 @@ def _event_errors(yaml: YAML, text: str, name: str) -> list[SpecError]:
     return errors
 
 
+class _Declined(Exception):
+    """The fast reader does not take this document; the round-trip reader will."""
+
+
+_DISAGREE = re.compile("[\t\x85\u2028\u2029\ufeff]|" + Reader.NON_PRINTABLE.pattern)
+# ruamel's implicit resolvers for YAML 1.2 (how the round-trip reader resolves a document without
+# %YAML), by the first character of a plain scalar: [(tag, regexp)], tried in order.
+_IMPLICIT = VersionedResolver().versioned_resolver
+_TAG = "tag:yaml.org,2002:"
+
+
+def _scalar(event: Any) -> Any:
+    """The plain value the round-trip reader gives a scalar event (a str, None, bool, int or float)."""
+    if event.anchor is not None or event.tag is not None:
+        raise _Declined
+    if not event.implicit[0]:  # quoted or block scalar
+        return event.value
+    return _plain_scalar(event.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_scalar(value: str) -> Any:
+    """A plain scalar's value: resolved as ruamel's resolver does, built as its round-trip constructor
+    does, then made plain (ScalarInt, ScalarFloat and ScalarBoolean become int, float and bool)."""
+    kind = _TAG + "str"
+    for tag, regexp in [*_IMPLICIT.get(value[:1], ()), *_IMPLICIT.get(None, ())]:
+        if regexp.match(value):
+            kind = tag
+            break
+    if kind == _TAG + "str":
+        return value
+    if kind == _TAG + "null":
+        return None
+    if kind == _TAG + "bool":
+        return value.lower() == "true"
+    digits = value.replace("_", "")
+    sign = -1 if digits[0] == "-" else 1
+    digits = digits.lstrip("+-")
+    if kind == _TAG + "int":
+        base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2])
+        return sign * (int(digits[2:], base) if base else int(digits))
+    if kind == _TAG + "float":
+        digits = digits.lower()
+        if digits == ".nan":
+            return float("nan")
+        return sign * float("inf" if digits == ".inf" else digits)
+    raise _Declined  # timestamp, merge key `<<`, value key `=`
+
+
+def _fast_read(text: str) -> tuple[Any, dict[PathT, int]]:
+    """Plain data and line table from libyaml's event stream, or _Declined."""
+    # Characters where the two parsers disagree: ruamel refuses a tab in places libyaml takes
+    # (before a comment, inside or after a plain value); libyaml counts U+0085, U+2028 and U+2029
+    # as line breaks (YAML 1.1), ruamel does not; a byte order mark or a character ruamel's reader
+    # calls non-printable may be taken or placed differently.
+    if C_PARSER is None or _DISAGREE.search(text):
+        raise _Declined
+    try:
+        events = iter(_events(C_PARSER(text)))
+        if not isinstance(next(events), StreamStartEvent):
+            raise _Declined
+        start = next(events)
+        if not isinstance(start, DocumentStartEvent) or start.version is not None or start.tags:
+            raise _Declined
+        root = next(events)
+        if not isinstance(root, MappingStartEvent):
+            raise _Declined
+        lines: dict[PathT, int] = {(): 1}
+        budget = [MAX_VALUES - 1]
+        data = _fast_mapping(root, events, (), lines, budget)
+        if not isinstance(next(events), DocumentEndEvent) or not isinstance(next(events), StreamEndEvent):
+            raise _Declined
+    except _Declined:
+        raise
+    except Exception:  # libyaml's refusal: the round-trip reader words it
+        raise _Declined from None
+    return data, lines
+
+
+def _events(parser: Any) -> Any:
+    while True:
+        event = parser.get_event()
+        yield event
+        if isinstance(event, StreamEndEvent):
+            return
+
+
+def _fast_node(event: Any, events: Any, path: PathT, lines: dict[PathT, int], budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Declined
+    if isinstance(event, ScalarEvent):
+        return _scalar(event)
+    if isinstance(event, MappingStartEvent):
+        return _fast_mapping(event, events, path, lines, budget)
+    if isinstance(event, SequenceStartEvent):
+        if event.anchor is not None or event.tag is not None or len(path) >= MAX_DEPTH:
+            raise _Declined
+        out: list[Any] = []
+        for item in events:
+            if isinstance(item, SequenceEndEvent):
+                return out
+            child = path + (len(out),)
+            lines[child] = item.start_mark.line + 1
+            out.append(_fast_node(item, events, child, lines, budget))
+    raise _Declined  # an alias
+
+
+def _fast_mapping(event: Any, events: Any, path: PathT, lines: dict[PathT, int], budget: list[int]) -> Any:
+    if event.anchor is not None or event.tag is not None or len(path) >= MAX_DEPTH:
+        raise _Declined
+    out: dict[str, Any] = {}
+    for key in events:
+        if isinstance(key, MappingEndEvent):
+            return out
+        if not isinstance(key, ScalarEvent):
+            raise _Declined
+        name = _scalar(key)
+        if not isinstance(name, str) or name in out:
+            raise _Declined  # a key that is not a string (its text would change), or a duplicate
+        child = path + (name,)
+        lines[child] = key.start_mark.line + 1
+        out[name] = _fast_node(next(events), events, child, lines, budget)
+    raise _Declined
+
+
 def load_yaml(path: Path) -> tuple[YamlDoc | None, list[SpecError]]:
     """Parse one file; a parse error, an empty file or a missing file is a SpecError."""
     name = display_name(path)
@@ -209,6 +371,17 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[SpecError]]:
         return None, [SpecError(name, 1, "$", f"cannot read file: {exc.strerror or exc}")]
     except UnicodeDecodeError:
         return None, [SpecError(name, 1, "$", "file is not UTF-8 text")]
+    try:
+        data, lines = _fast_read(text)
+    except _Declined:
+        return _roundtrip_read(text, name)
+    doc = YamlDoc(name, data, lines)
+    errors = control_character_errors(doc)
+    return (None, errors) if errors else (doc, [])
+
+
+def _roundtrip_read(text: str, name: str) -> tuple[YamlDoc | None, list[SpecError]]:
+    """ruamel's round-trip reader: every document, every refusal and its message."""
     yaml = parser()
     try:
         event_errors = _event_errors(yaml, text, name)
@@ -235,12 +408,15 @@ def load_yaml(path: Path) -> tuple[YamlDoc | None, list[SpecError]]:
     return (None, errors) if errors else (doc, [])
 
 
+# Unicode's Cc category is exactly U+0000-U+001F and U+007F-U+009F (fixed by Unicode's stability
+# policy); Zl and Zp are U+2028 and U+2029. A test checks the class against unicodedata.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _control_character(text: str) -> str | None:
     """The first control character (Unicode Cc, line or paragraph separator) in `text`, or None."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return char
-    return None
+    match = _CONTROL.search(text)
+    return match.group() if match else None
 
 
 def control_character_errors(doc: YamlDoc) -> list[SpecError]:
