@@ -6,7 +6,7 @@ constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 """
 
 from hubcdk.cluster import HubCluster
-from hubcdk.efs import HubHomeFileSystem
+from hubcdk.efs import HubHomeFileSystem, HubHomeMountTargets
 from hubcdk.findings import annotate_findings
 from hubcdk.health import ecs_health_check
 from hubcdk.hub_policy import HubSpawnerPolicy
@@ -18,6 +18,7 @@ from hubcdk.service import HubServiceTaskDefinitions, container_images
 __all__ = [
     "HubCluster",
     "HubHomeFileSystem",
+    "HubHomeMountTargets",
     "HubServiceTaskDefinitions",
     "HubSpawnerPolicy",
     "HubTaskRoles",

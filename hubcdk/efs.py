@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Annotations, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
@@ -35,6 +36,8 @@ from hubspec.model import HOME_VOLUME, EfsSpec, ServiceSpec
 MOUNT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
 SHARED_ROOT = "/shared"
 SHARED_PERMISSIONS = "0770"
+NFS_PORT = 2049
+NO_MOUNT_TARGETS = "hub:efs-no-mount-targets"  # the warning's id (Annotations.acknowledge_warning takes it)
 
 
 class HubHomeFileSystem(Construct):
@@ -130,6 +133,37 @@ class HubHomeFileSystem(Construct):
                 )
             )
 
+    def add_mount_targets(
+        self,
+        *,
+        prefix: str,
+        vpc_id: str | None,
+        task_security_group_id: str | None,
+        subnet_ids: Sequence[str],
+    ) -> HubHomeMountTargets | None:
+        """For a file system made here: its mount targets when the subnets, the VPC and the task security group
+        are all given, otherwise a warning that no task can mount a home yet. For a file system from context:
+        nothing (it is assumed to have its own mount targets)."""
+        if not self.created:
+            return None
+        if vpc_id is None or task_security_group_id is None or not subnet_ids:
+            Annotations.of(self).add_warning_v2(
+                NO_MOUNT_TARGETS,
+                "the stack creates the EFS file system for the homes but no mount targets, so no task can mount "
+                "a home until they exist: set context efs_subnet_ids (a JSON list of the tasks' subnets) with "
+                "vpc_id and hub_security_group_id, or add mount targets yourself (docs/efs.md)",
+            )
+            return None
+        return HubHomeMountTargets(
+            self,
+            "MountTargets",
+            file_system_id=self.file_system_id,
+            vpc_id=vpc_id,
+            subnet_ids=subnet_ids,
+            task_security_group_id=task_security_group_id,
+            prefix=prefix,
+        )
+
     def attach(self, task_definition: ecs.TaskDefinition, container: ecs.ContainerDefinition, home: EfsSpec) -> None:
         """The volume `home` (transit encryption, IAM authorization; the shared access point for a shared home,
         none for a per-user one: the spawner's per-user copy names the user's) and its mount point."""
@@ -147,3 +181,64 @@ class HubHomeFileSystem(Construct):
         container.add_mount_points(
             ecs.MountPoint(container_path=home.mount_path, source_volume=HOME_VOLUME, read_only=False)
         )
+
+
+class HubHomeMountTargets(Construct):
+    """One EFS mount target per subnet, in a security group of their own that admits NFS (TCP 2049)
+    from the task security group and nothing else.
+
+    L1 resources with the ids as given, so synth makes no lookups. The mount targets never open a
+    connection (NFS replies ride on the inbound one), so the group carries aws-cdk-lib's own
+    "no egress" rule (what `allow_all_outbound=False` renders) instead of EC2's allow-all default.
+    The task security group needs no rule of its own: its egress is EC2's default, all traffic.
+    A mount target's logical id is made from its subnet id: reordering the list replaces nothing.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        file_system_id: str,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        task_security_group_id: str,
+        prefix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not subnet_ids or len(set(subnet_ids)) != len(subnet_ids):
+            raise ValueError(f"HubHomeMountTargets needs distinct subnet ids, got {list(subnet_ids)!r}")
+        self.group = ec2.CfnSecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc_id=vpc_id,
+            group_description=f"{prefix} EFS homes mount targets: NFS only from the hub tasks"[:255],
+            security_group_ingress=[
+                ec2.CfnSecurityGroup.IngressProperty(
+                    ip_protocol="tcp",
+                    from_port=NFS_PORT,
+                    to_port=NFS_PORT,
+                    source_security_group_id=task_security_group_id,
+                    description="NFS from the hub tasks",
+                )
+            ],
+            security_group_egress=[
+                ec2.CfnSecurityGroup.EgressProperty(
+                    ip_protocol="icmp",
+                    from_port=252,
+                    to_port=86,
+                    cidr_ip="255.255.255.255/32",
+                    description="Disallow all traffic",
+                )
+            ],
+        )
+        self.mount_targets = [
+            efs.CfnMountTarget(
+                self,
+                subnet_id,
+                file_system_id=file_system_id,
+                subnet_id=subnet_id,
+                security_groups=[self.group.attr_group_id],
+            )
+            for subnet_id in subnet_ids
+        ]

@@ -60,6 +60,7 @@ def build_stacks(app: App, *, settings: HubSettings, inputs: HubInputs) -> HubSt
         hub_security_group_id=settings.network.hub_security_group_id if settings.network else None,
         efs_file_system_id=settings.efs_file_system_id,
         efs_access_point_id=settings.efs_access_point_id,
+        efs_subnet_ids=settings.efs_subnet_ids,
         cluster_name=settings.cluster_name,
         create_cluster=settings.create_cluster,
     )

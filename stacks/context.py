@@ -32,6 +32,7 @@ CLUSTER = "cluster"
 CREATE_CLUSTER = "create_cluster"
 EFS_FILE_SYSTEM_ID = "efs_file_system_id"
 EFS_ACCESS_POINT_ID = "efs_access_point_id"
+EFS_SUBNET_IDS = "efs_subnet_ids"
 KEYS = (
     PREFIX,
     IMAGES,
@@ -43,6 +44,7 @@ KEYS = (
     CFN_VALIDATION,
     EFS_FILE_SYSTEM_ID,
     EFS_ACCESS_POINT_ID,
+    EFS_SUBNET_IDS,
     CLUSTER,
     CREATE_CLUSTER,
 )
@@ -51,6 +53,7 @@ _VPC_ID = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _SG_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _FS_ID = re.compile(r"fs-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _FSAP_ID = re.compile(r"fsap-[0-9a-f]{17}\Z")
+_SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})\Z")
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")  # what ECS accepts as a cluster name
 
 # What CloudWatch Logs accepts as RetentionInDays (hubcdk.logs maps each to aws-cdk-lib's enum).
@@ -101,6 +104,8 @@ class HubSettings:
     cfn_validation: bool = False
     efs_file_system_id: str | None = None  # None: a catalog with EFS homes gets a file system of its own
     efs_access_point_id: str | None = None  # the shared homes' access point; None: the stack makes one
+    # Subnets for the mount targets of the file system the stack makes (one each); () makes none
+    efs_subnet_ids: tuple[str, ...] = ()
     cluster: str = ""  # the ECS cluster the hub's policy is scoped to; "" means the prefix
     create_cluster: bool = False  # True: the stack creates that cluster (Fargate and Fargate Spot)
 
@@ -178,6 +183,7 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
     if cfn_validation is None:
         bad(CFN_VALIDATION, f"{context[CFN_VALIDATION]!r} is not a boolean; allowed: true or false")
     file_system_id, access_point_id = _efs(context, bad)
+    subnet_ids = _efs_subnets(context, bad, network)
     cluster = context.get(CLUSTER, "")
     if CLUSTER in context and (not isinstance(cluster, str) or not _CLUSTER_NAME.match(cluster)):
         bad(CLUSTER, f"{cluster!r} is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'")
@@ -196,6 +202,7 @@ def settings_from_context(context: Mapping[str, Any], *, root: Path) -> HubSetti
         cfn_validation=cfn_validation is True,
         efs_file_system_id=file_system_id,
         efs_access_point_id=access_point_id,
+        efs_subnet_ids=subnet_ids,
         cluster=cluster if isinstance(cluster, str) else "",
         create_cluster=bool(create_cluster),
     )
@@ -220,6 +227,49 @@ def _efs(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> tuple[s
     elif ap is not None and EFS_FILE_SYSTEM_ID not in context:
         bad(EFS_ACCESS_POINT_ID, f"needs {EFS_FILE_SYSTEM_ID} too: an access point belongs to one file system")
     return fs, ap
+
+
+def _efs_subnets(
+    context: Mapping[str, Any], bad: Callable[[str, str], None], network: TaskNetwork | None
+) -> tuple[str, ...]:
+    """A JSON list of distinct subnet ids (`subnet-` + 8 or 17 hex) for the mount targets of the file system
+    the stack makes; they admit NFS from the task security group, so the network pair must be set."""
+    if EFS_SUBNET_IDS not in context:
+        return ()
+    value = context[EFS_SUBNET_IDS]
+    example = '\'["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]\''
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            bad(EFS_SUBNET_IDS, f"not valid JSON ({err}); expected a list of subnet ids such as {example}")
+            return ()
+    if not isinstance(value, list) or not value:
+        bad(EFS_SUBNET_IDS, f"{value!r} is not a non-empty list of subnet ids; expected a list such as {example}")
+        return ()
+    ok = True
+    for index, subnet in enumerate(value):
+        if not isinstance(subnet, str) or not _SUBNET_ID.match(subnet):
+            bad(f"{EFS_SUBNET_IDS}[{index}]", f"{subnet!r} is not a subnet id like 'subnet-0123456789abcdef0'")
+            ok = False
+        elif subnet in value[:index]:
+            bad(f"{EFS_SUBNET_IDS}[{index}]", f"{subnet!r} is listed twice; a subnet holds one mount target")
+            ok = False
+    if EFS_FILE_SYSTEM_ID in context:
+        bad(
+            EFS_SUBNET_IDS,
+            f"not allowed with {EFS_FILE_SYSTEM_ID}: the stack makes mount targets only for the file system it "
+            "creates; a file system from context must already have them",
+        )
+        ok = False
+    if network is None and VPC_ID not in context and HUB_SECURITY_GROUP_ID not in context:
+        bad(
+            EFS_SUBNET_IDS,
+            f"needs {VPC_ID} and {HUB_SECURITY_GROUP_ID} too: the mount targets admit NFS only from the task "
+            "security group they make",
+        )
+        ok = False
+    return tuple(value) if ok and network is not None else ()
 
 
 def _network(context: Mapping[str, Any], bad: Callable[[str, str], None]) -> TaskNetwork | None:

@@ -60,6 +60,7 @@ class HubSharedStack(Stack):
         hub_security_group_id: str | None = None,
         efs_file_system_id: str | None = None,
         efs_access_point_id: str | None = None,
+        efs_subnet_ids: Sequence[str] = (),
         cluster_name: str = "",
         create_cluster: bool = False,
     ) -> None:
@@ -110,6 +111,11 @@ class HubSharedStack(Stack):
                 value=self.task_security_group.group_id,
                 description="Security group for the hub's tasks (c.ECSSpawner.security_groups): "
                 "only the hub's group, only on each service's port",
+            )
+        if self.home is not None:  # mount targets with subnets + task security group; else a warning (docs/efs.md)
+            group = self.task_security_group.group_id if self.task_security_group else None
+            self.home.add_mount_targets(
+                prefix=prefix, vpc_id=vpc_id, task_security_group_id=group, subnet_ids=efs_subnet_ids
             )
 
 

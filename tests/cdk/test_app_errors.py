@@ -126,6 +126,52 @@ CONTEXT_CASES = {
             "digits, like 'fsap-0123456789abcdef0'"
         ],
     ),
+    "efs_subnet_ids_not_json": (
+        ["vpc_id=vpc-01234567", "hub_security_group_id=sg-01234567", "efs_subnet_ids=subnet-01234567"],
+        [
+            "context: efs_subnet_ids: not valid JSON (Expecting value: line 1 column 1 (char 0)); expected a list "
+            'of subnet ids such as \'["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]\''
+        ],
+    ),
+    "efs_subnet_ids_empty": (
+        ["vpc_id=vpc-01234567", "hub_security_group_id=sg-01234567", "efs_subnet_ids=[]"],
+        [
+            "context: efs_subnet_ids: [] is not a non-empty list of subnet ids; expected a list such as "
+            '\'["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]\''
+        ],
+    ),
+    "efs_subnet_ids_malformed_and_repeated": (
+        [
+            "vpc_id=vpc-01234567",
+            "hub_security_group_id=sg-01234567",
+            'efs_subnet_ids=["subnet-01234567", "subnet-XYZ", 7, "subnet-01234567", "subnet-0123456789abcdef"]',
+        ],
+        [
+            "context: efs_subnet_ids[1]: 'subnet-XYZ' is not a subnet id like 'subnet-0123456789abcdef0'",
+            "context: efs_subnet_ids[2]: 7 is not a subnet id like 'subnet-0123456789abcdef0'",
+            "context: efs_subnet_ids[3]: 'subnet-01234567' is listed twice; a subnet holds one mount target",
+            "context: efs_subnet_ids[4]: 'subnet-0123456789abcdef' is not a subnet id like 'subnet-0123456789abcdef0'",
+        ],
+    ),
+    "efs_subnet_ids_without_network": (
+        ['efs_subnet_ids=["subnet-01234567"]'],
+        [
+            "context: efs_subnet_ids: needs vpc_id and hub_security_group_id too: the mount targets admit NFS "
+            "only from the task security group they make"
+        ],
+    ),
+    "efs_subnet_ids_with_file_system_id": (
+        [
+            "vpc_id=vpc-01234567",
+            "hub_security_group_id=sg-01234567",
+            "efs_file_system_id=fs-01234567",
+            'efs_subnet_ids=["subnet-01234567"]',
+        ],
+        [
+            "context: efs_subnet_ids: not allowed with efs_file_system_id: the stack makes mount targets only for "
+            "the file system it creates; a file system from context must already have them"
+        ],
+    ),
     "cluster_name": (
         ["cluster=hubs/prod"],
         ["context: cluster: 'hubs/prod' is not an ECS cluster name; allowed: 1-255 letters, digits, '-' and '_'"],

@@ -202,3 +202,113 @@ def test_bundled_app_mounts_each_efs_service_home_and_outputs_the_file_system(hu
     outputs = hub.shared.to_json()["Outputs"]
     assert "HomeFileSystemId" in outputs
     assert ("HomeSharedAccessPointId" in outputs) is any(not h.per_user for h in homes.values())
+
+
+# Mount targets (the file system the stack makes): one per subnet, NFS only from the task security group.
+VPC = "vpc-0123456789abcdef0"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-89abcdef"]
+TASK_SG = "sg-0fedcba9876543210"
+MOUNT_TARGET = "AWS::EFS::MountTarget"
+SG = "AWS::EC2::SecurityGroup"
+
+
+def home_in_bare_stack(tmp_path: Path, **kwargs):
+    """HubHomeFileSystem (made here, or from context with `file_system_id`) in a bare Stack: (stack, home)."""
+    from aws_cdk import App, Stack
+
+    from hubcdk import HubHomeFileSystem, HubTaskRoles
+
+    stack = Stack(App(outdir=str(tmp_path)), "efs")
+    roles = HubTaskRoles(stack, "Roles", prefix="t")
+    return stack, HubHomeFileSystem(
+        stack, "Homes", services=[PER_USER], task_role=roles.task_role, prefix="t", **kwargs
+    )
+
+
+def template_of(stack):
+    from aws_cdk.assertions import Template
+
+    return Template.from_stack(stack)
+
+
+def warnings_of(stack) -> list:
+    from aws_cdk.assertions import Annotations, Match
+
+    return Annotations.from_stack(stack).find_warning("*", Match.any_value())
+
+
+def test_mount_targets_one_per_subnet_admit_nfs_only_from_the_task_group(tmp_path):
+    stack, home = home_in_bare_stack(tmp_path)
+    targets = home.add_mount_targets(prefix="t", vpc_id=VPC, task_security_group_id=TASK_SG, subnet_ids=SUBNETS)
+    assert targets is not None
+    template = template_of(stack)
+    (fs_id,) = template.find_resources("AWS::EFS::FileSystem")
+    (sg_id, group), *others = template.find_resources(SG).items()
+    assert not others
+    template.resource_count_is("AWS::EC2::SecurityGroupIngress", 0)  # no rule outside the group's own list
+    template.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+    assert group["Properties"]["VpcId"] == VPC
+    assert group["Properties"]["SecurityGroupIngress"] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 2049,
+            "ToPort": 2049,
+            "SourceSecurityGroupId": TASK_SG,
+            "Description": "NFS from the hub tasks",
+        }
+    ]
+    # aws-cdk-lib's "no egress" placeholder: a mount target never opens a connection
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {
+            "IpProtocol": "icmp",
+            "FromPort": 252,
+            "ToPort": 86,
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+        }
+    ]
+    mount_targets = template.find_resources(MOUNT_TARGET)
+    assert sorted(r["Properties"]["SubnetId"] for r in mount_targets.values()) == sorted(SUBNETS)
+    for r in mount_targets.values():
+        assert r["Properties"] == {
+            "FileSystemId": {"Ref": fs_id},
+            "SubnetId": r["Properties"]["SubnetId"],
+            "SecurityGroups": [{"Fn::GetAtt": [sg_id, "GroupId"]}],
+        }
+    assert warnings_of(stack) == []
+
+
+def test_mount_target_logical_ids_do_not_depend_on_the_subnets_order(tmp_path):
+    ids = []
+    for order in (SUBNETS, SUBNETS[::-1]):
+        stack, home = home_in_bare_stack(tmp_path / str(len(ids)))
+        home.add_mount_targets(prefix="t", vpc_id=VPC, task_security_group_id=TASK_SG, subnet_ids=order)
+        ids.append({r["Properties"]["SubnetId"]: k for k, r in template_of(stack).find_resources(MOUNT_TARGET).items()})
+    assert ids[0] == ids[1]
+
+
+def test_created_file_system_without_subnets_warns_that_no_task_can_mount_it(tmp_path):
+    cases = [
+        {"vpc_id": VPC, "task_security_group_id": TASK_SG, "subnet_ids": ()},
+        {"vpc_id": None, "task_security_group_id": None, "subnet_ids": SUBNETS},
+    ]
+    for n, case in enumerate(cases):
+        stack, home = home_in_bare_stack(tmp_path / str(n))
+        assert home.add_mount_targets(prefix="t", **case) is None
+        template = template_of(stack)
+        template.resource_count_is(MOUNT_TARGET, 0)
+        template.resource_count_is(SG, 0)
+        (warning,) = warnings_of(stack)
+        assert warning.id == "/efs/Homes"
+        assert "no task can mount a home until they exist: set context efs_subnet_ids" in str(warning.entry.data)
+
+
+def test_file_system_from_context_gets_no_mount_targets_and_no_warning(tmp_path):
+    """The user's file system is assumed to have its mount targets."""
+    stack, home = home_in_bare_stack(tmp_path, file_system_id=FS_ID)
+    for subnets in (SUBNETS, ()):
+        assert (
+            home.add_mount_targets(prefix="t", vpc_id=VPC, task_security_group_id=TASK_SG, subnet_ids=subnets) is None
+        )
+    template_of(stack).resource_count_is(MOUNT_TARGET, 0)
+    assert warnings_of(stack) == []
