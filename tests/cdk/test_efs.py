@@ -10,6 +10,7 @@ import pytest
 
 from hubspec.model import HOME_VOLUME, EfsSpec, HealthCheckSpec, ServiceSpec, SizeSpec
 from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES
+from tests.cdk.conftest import nag_report
 
 ROOT = Path(__file__).resolve().parents[2]
 FS_ID = "fs-0123456789abcdef0"
@@ -312,3 +313,53 @@ def test_file_system_from_context_gets_no_mount_targets_and_no_warning(tmp_path)
         )
     template_of(stack).resource_count_is(MOUNT_TARGET, 0)
     assert warnings_of(stack) == []
+
+
+@pytest.mark.catalog
+def test_bundled_app_without_subnets_warns_on_the_homes_file_system(hub):
+    """The session synth (no network context) makes the file system and says plainly no task can mount it."""
+    from aws_cdk.assertions import Annotations, Match
+
+    hub.shared.resource_count_is("AWS::EFS::FileSystem", 1)
+    hub.shared.resource_count_is(MOUNT_TARGET, 0)
+    (warning,) = Annotations.from_stack(hub.stacks.shared).find_warning(
+        "*", Match.string_like_regexp("no task can mount a home")
+    )
+    assert warning.id == f"/{hub.stacks.shared.stack_name}/Homes"
+
+
+@pytest.mark.catalog
+def test_bundled_app_with_subnets_mounts_through_the_task_security_group(tmp_path, cdk_tools):
+    """Context vpc_id + hub_security_group_id + efs_subnet_ids: a mount target per subnet, whose group admits
+    only TCP 2049 and only from the task security group; the task group's egress (EC2's default, all) reaches
+    them; cdk-nag leaves no open finding."""
+    from aws_cdk.assertions import Annotations, Match
+
+    subnets = json.dumps(SUBNETS)
+    hub = cdk_tools.synthesize(tmp_path, vpc_id=VPC, hub_security_group_id=TASK_SG, efs_subnet_ids=subnets)
+    shared = hub.shared.to_json()["Resources"]
+    groups = {k: r for k, r in shared.items() if r["Type"] == SG}
+    (task_group,) = [k for k, r in groups.items() if r["Properties"]["SecurityGroupIngress"][0]["FromPort"] != 2049]
+    (mount_group,) = set(groups) - {task_group}
+    assert [
+        {k: v for k, v in rule.items() if k != "Description"}
+        for rule in groups[mount_group]["Properties"]["SecurityGroupIngress"]
+    ] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 2049,
+            "ToPort": 2049,
+            "SourceSecurityGroupId": {"Fn::GetAtt": [task_group, "GroupId"]},
+        }
+    ]
+    assert "SecurityGroupEgress" not in groups[task_group]["Properties"]  # all egress, so NFS to the mount targets
+    targets = [r["Properties"] for r in shared.values() if r["Type"] == MOUNT_TARGET]
+    (fs_id,) = [k for k, r in shared.items() if r["Type"] == "AWS::EFS::FileSystem"]
+    assert sorted(t["SubnetId"] for t in targets) == sorted(SUBNETS)
+    assert all(t["FileSystemId"] == {"Ref": fs_id} for t in targets)
+    assert all(t["SecurityGroups"] == [{"Fn::GetAtt": [mount_group, "GroupId"]}] for t in targets)
+    assert (
+        Annotations.from_stack(hub.stacks.shared).find_warning("*", Match.string_like_regexp("no task can mount")) == []
+    )
+    for report in nag_report(tmp_path):
+        assert report["violations"] == [], report["violations"]
