@@ -6,8 +6,9 @@ Run by `cdk synth` (cdk.json), or directly to check inputs: `python app.py -c pr
 Context keys: prefix, log_retention_days, images (JSON object service -> image),
 services_dir, sizes_file, vpc_id + hub_security_group_id (both or neither: the task security group),
 cfn_validation (true: aws-cdk-lib's CloudFormation validation engine runs too), cluster (the ECS cluster the hub's
-policy is scoped to; default: the prefix), create_cluster (true: the stack makes it). Bad input prints one `file:line: path: message` (or
-`context: key: message`) line per problem and exits 1 before anything is synthesized.
+policy is scoped to; default: the prefix), create_cluster (true: the stack makes it), efs_file_system_id,
+efs_access_point_id, efs_subnet_ids (JSON list, with the vpc_id pair: mount targets of the stack's EFS file
+system). Bad input prints one `file:line: path: message` (or `context: key: message`) line per problem and exits 1 before anything is synthesized.
 The only module that reads environment variables.
 """
 

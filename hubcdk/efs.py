@@ -3,6 +3,9 @@
 Which file system: the id from CDK context (`efs_file_system_id`, used as written: synth makes
 no lookups), or else one this construct creates (encrypted, retained when the stack goes, with
 a file system policy that refuses clients without TLS, and so refuses anonymous mounts).
+Mount targets only for a file system made here (`add_mount_targets`, `HubHomeMountTargets`: one per
+subnet, NFS only from the task security group); without subnets, a warning that no task can mount it.
+A file system from context is assumed to have its own.
 
 Two kinds of home (a service's `efs.per_user`):
 

@@ -6,7 +6,8 @@ answer any peer the security group admits, and with the usual self-referencing g
 one user's server could reach another user's sidecars without the hub's auth. This
 group admits, per distinct service `port` of the catalog, TCP from the hub's security
 group only; nothing else gets in (not even other tasks in the same group). Egress is
-left at the EC2 default (all), which image pulls, logs and the hub's API need.
+left at the EC2 default (all), which image pulls, logs, the hub's API and the EFS mount
+targets (NFS, TCP 2049: `hubcdk.efs.HubHomeMountTargets`) need.
 
 An L1 `CfnSecurityGroup` with the VPC id, so synth makes no lookups and stays
 environment-agnostic.
