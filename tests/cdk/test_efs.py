@@ -4,6 +4,7 @@ bundled app's lab home (derived from services/lab.yaml)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -332,7 +333,7 @@ def test_bundled_app_without_subnets_warns_on_the_homes_file_system(hub):
 def test_bundled_app_with_subnets_mounts_through_the_task_security_group(tmp_path, cdk_tools):
     """Context vpc_id + hub_security_group_id + efs_subnet_ids: a mount target per subnet, whose group admits
     only TCP 2049 and only from the task security group; the task group's egress (EC2's default, all) reaches
-    them; cdk-nag leaves no open finding."""
+    them; cdk-nag leaves no open finding, cfn-lint none at all."""
     from aws_cdk.assertions import Annotations, Match
 
     subnets = json.dumps(SUBNETS)
@@ -363,3 +364,12 @@ def test_bundled_app_with_subnets_mounts_through_the_task_security_group(tmp_pat
     )
     for report in nag_report(tmp_path):
         assert report["violations"] == [], report["violations"]
+    shared_file = hub.template_files[hub.stacks.shared.stack_name]
+    lint = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(shared_file)],
+        env=cdk_tools.tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr  # no error, warning or note on the mount targets
