@@ -34,6 +34,7 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from hubcdk.network import tcp_from_group
 from hubspec.model import HOME_VOLUME, EfsSpec, ServiceSpec
 
 MOUNT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
@@ -216,15 +217,7 @@ class HubHomeMountTargets(Construct):
             "SecurityGroup",
             vpc_id=vpc_id,
             group_description=f"{prefix} EFS homes mount targets: NFS only from the hub tasks"[:255],
-            security_group_ingress=[
-                ec2.CfnSecurityGroup.IngressProperty(
-                    ip_protocol="tcp",
-                    from_port=NFS_PORT,
-                    to_port=NFS_PORT,
-                    source_security_group_id=task_security_group_id,
-                    description="NFS from the hub tasks",
-                )
-            ],
+            security_group_ingress=[tcp_from_group(NFS_PORT, task_security_group_id, "NFS from the hub tasks")],
             security_group_egress=[
                 ec2.CfnSecurityGroup.EgressProperty(
                     ip_protocol="icmp",

@@ -31,6 +31,17 @@ def service_ports(services: Sequence[ServiceSpec]) -> dict[int, list[str]]:
     return {port: sorted(names) for port, names in sorted(ports.items())}
 
 
+def tcp_from_group(port: int, source_group_id: str, description: str) -> ec2.CfnSecurityGroup.IngressProperty:
+    """An inbound rule: TCP on one port, from one security group only (no CIDR)."""
+    return ec2.CfnSecurityGroup.IngressProperty(
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        source_security_group_id=source_group_id,
+        description=description[:255],
+    )
+
+
 class HubTaskSecurityGroup(Construct):
     """A security group for the hub's tasks admitting only the hub's security group on the service ports."""
 
@@ -52,13 +63,7 @@ class HubTaskSecurityGroup(Construct):
             vpc_id=vpc_id,
             group_description=f"{prefix} hub tasks: only the hub, only on service ports"[:255],
             security_group_ingress=[
-                ec2.CfnSecurityGroup.IngressProperty(
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    source_security_group_id=hub_security_group_id,
-                    description=f"hub to {', '.join(names)} on {port}"[:255],
-                )
+                tcp_from_group(port, hub_security_group_id, f"hub to {', '.join(names)} on {port}")
                 for port, names in self.ports.items()
             ],
         )
