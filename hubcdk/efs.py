@@ -34,6 +34,7 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ecsspawner.identity import TAG_HUB
 from hubcdk.network import tcp_from_group
 from hubspec.model import HOME_VOLUME, EfsSpec, ServiceSpec
 
@@ -88,6 +89,7 @@ class HubHomeFileSystem(Construct):
             self.file_system_arn = stack.format_arn(
                 service="elasticfilesystem", resource="file-system", resource_name=file_system_id
             )
+        self.per_user = any(h.per_user for h in homes)
         self.shared_access_point_id: str | None = None
         shared = [h for h in homes if not h.per_user]
         if shared:
@@ -168,6 +170,85 @@ class HubHomeFileSystem(Construct):
             prefix=prefix,
         )
 
+    def hub_statements(self, *, prefix: str) -> list[iam.PolicyStatement]:
+        """What the hub's policy needs for per-user homes (none without one), each as narrow as IAM allows.
+
+        EFS: list and create access points on this file system only, creating only with the hub's tag; tag only
+        while creating one; delete only access points that carry the hub's tag (an access point's ARN does not
+        name its file system, so the tag is what narrows it). ECS: register (and tag while registering) only in
+        users' own families `<prefix>-<service>-<size>-u<16 hex>`, never in a family CloudFormation owns; list
+        and deregister task definitions (IAM has no resource-level permissions for them). iam:PassRole of the
+        two shared roles, which RegisterTaskDefinition needs too, is in the base policy already.
+        """
+        if not self.per_user:
+            return []
+        stack = Stack.of(self)
+        access_points = stack.format_arn(service="elasticfilesystem", resource="access-point", resource_name="*")
+        user_families = stack.format_arn(
+            service="ecs", resource="task-definition", resource_name=user_family_pattern(prefix)
+        )
+        return [
+            iam.PolicyStatement(
+                sid="ListHomeAccessPointsOfTheFileSystem",
+                actions=["elasticfilesystem:DescribeAccessPoints"],
+                resources=[self.file_system_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CreateHubTaggedAccessPointsOnTheFileSystem",
+                actions=["elasticfilesystem:CreateAccessPoint"],
+                resources=[self.file_system_arn],
+                conditions={"Null": {f"aws:RequestTag/{TAG_HUB}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="TagAccessPointsOnlyWhileCreatingThem",
+                actions=["elasticfilesystem:TagResource"],
+                resources=[access_points],
+                conditions={"StringEquals": {"elasticfilesystem:CreateAction": "CreateAccessPoint"}},
+            ),
+            iam.PolicyStatement(
+                sid="DeleteHubTaggedAccessPoints",
+                actions=["elasticfilesystem:DeleteAccessPoint"],
+                resources=[access_points],
+                conditions={"Null": {f"aws:ResourceTag/{TAG_HUB}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="RegisterUsersOwnFamilies",
+                actions=["ecs:RegisterTaskDefinition"],
+                resources=[user_families],
+            ),
+            iam.PolicyStatement(
+                sid="TagUsersFamiliesOnlyWhileRegistering",
+                actions=["ecs:TagResource"],
+                resources=[user_families],
+                conditions={"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+            ),
+            iam.PolicyStatement(
+                sid="ListAndDeregisterTaskDefinitions",  # no resource-level permissions in IAM for these
+                actions=[
+                    "ecs:ListTaskDefinitions",
+                    "ecs:ListTaskDefinitionFamilies",
+                    "ecs:DeregisterTaskDefinition",
+                ],
+                resources=["*"],
+            ),
+        ]
+
+    def hub_wildcards(self, *, prefix: str) -> dict[str, str]:
+        """The wildcard resources of `hub_statements` as cdk-nag's AwsSolutions-IAM5 names them, with the reason."""
+        if not self.per_user:
+            return {}
+        tokens = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
+        return {
+            tokens.format(service="elasticfilesystem") + ":access-point/*": (
+                "access point ARNs do not name their file system: TagResource only while CreateAccessPoint "
+                f"(on this file system) runs, DeleteAccessPoint only on access points tagged {TAG_HUB}"
+            ),
+            tokens.format(service="ecs") + f":task-definition/{user_family_pattern(prefix)}": (
+                "RegisterTaskDefinition and its tags only in users' own families <prefix>-<service>-<size>-u<16 hex> "
+                "(the revision number is chosen by ECS)"
+            ),
+        }
+
     def attach(self, task_definition: ecs.TaskDefinition, container: ecs.ContainerDefinition, home: EfsSpec) -> None:
         """The volume `home` (transit encryption, IAM authorization; the shared access point for a shared home,
         none for a per-user one: the spawner's per-user copy names the user's) and its mount point."""
@@ -238,3 +319,8 @@ class HubHomeMountTargets(Construct):
             )
             for subnet_id in subnet_ids
         ]
+
+
+def user_family_pattern(prefix: str) -> str:
+    """Every revision of every user's own family (ecsspawner.homes.user_family: `<family>-u<16 hex>`)."""
+    return f"{prefix}-*-u{'?' * 16}:*"

@@ -12,7 +12,7 @@ spawner's tests make against it, whichever feature made it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -34,7 +34,9 @@ class HubSpawnerPolicy(Construct):
         task_role: iam.IRole,
         execution_role: iam.IRole,
         extra_statements: Sequence[iam.PolicyStatement] = (),
+        extra_wildcards: Mapping[str, str] | None = None,
     ) -> None:
+        """`extra_wildcards`: each wildcard resource of `extra_statements` as cdk-nag names it, with the reason."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.cluster_arn = stack.format_arn(service="ecs", resource="cluster", resource_name=cluster_name)
@@ -103,9 +105,11 @@ class HubSpawnerPolicy(Construct):
             ),
             (
                 "*",
-                "ecs:ListTasks is conditioned on this cluster; ecs:DescribeTaskDefinition has no resource-level "
-                "permissions in IAM",
+                "ecs:ListTasks is conditioned on this cluster; ecs:DescribeTaskDefinition (and, with per-user "
+                "homes, ListTaskDefinitions, ListTaskDefinitionFamilies, DeregisterTaskDefinition) has no "
+                "resource-level permissions in IAM",
             ),
+            *(extra_wildcards or {}).items(),
         ):
             Validations.of(self.policy).acknowledge(
                 Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{resource}]", reason=reason)

@@ -88,6 +88,8 @@ class HubSharedStack(Stack):
             cluster_name=cluster_name,
             task_role=self.roles.task_role,
             execution_role=self.roles.execution_role,
+            extra_statements=self.home.hub_statements(prefix=prefix) if self.home else (),
+            extra_wildcards=self.home.hub_wildcards(prefix=prefix) if self.home else None,
         )
         CfnOutput(
             self,

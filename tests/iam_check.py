@@ -9,7 +9,15 @@ that each action, resource type and context key exists. This module only says wh
   when it carries tags (ecs:CreateAction = RunTask), and iam:PassRole for the task definition's task and
   execution roles (iam:PassedToService = ecs-tasks.amazonaws.com);
 - StopTask and DescribeTasks: the task ARN (one request per task), context ecs:cluster;
-- ListTasks: `*` with context ecs:cluster; DescribeTaskDefinition: `*`.
+- ListTasks: `*` with context ecs:cluster; DescribeTaskDefinition: `*`;
+- per-user homes (ecsspawner/homes.py): RegisterTaskDefinition on the new revision of the user's family
+  (revision 1 stands for the number ECS picks), ecs:TagResource on it when tagged (ecs:CreateAction =
+  RegisterTaskDefinition), iam:PassRole for the task and execution roles it names; ListTaskDefinitions,
+  ListTaskDefinitionFamilies and DeregisterTaskDefinition on `*`; elasticfilesystem:DescribeAccessPoints on
+  the file system it names; CreateAccessPoint on the file system with each request tag as
+  aws:RequestTag/<key>, and elasticfilesystem:TagResource on the new access point (elasticfilesystem:
+  CreateAction = CreateAccessPoint); DeleteAccessPoint on the access point, with the hub's tag as
+  aws:ResourceTag (the spawner deletes only access points it found by that tag: UserHomes._scan).
 
 A call this table does not know fails the test that meets it (`UnknownCall`): a new call in the spawner
 needs a row here and a statement in the policy.
@@ -36,6 +44,8 @@ REGION = "us-east-1"
 PARTITION = "aws"
 HUB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/hub"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+FILE_SYSTEM = "fs-0123456789abcdef0"  # the id a created file system (Ref / Fn::GetAtt) resolves to
+TAG_HUB = "jupyterhub:hub-id"  # ecsspawner.identity.TAG_HUB (not imported: this module stays without jupyterhub)
 
 
 class UnknownCall(LookupError):
@@ -80,6 +90,8 @@ def resolve(value: Any, template: dict) -> Any:
             return pseudo[name]
         if template["Resources"][name]["Type"] == "AWS::IAM::ManagedPolicy":
             return f"arn:aws:iam::{ACCOUNT}:policy/{name}"
+        if template["Resources"][name]["Type"] == "AWS::EFS::FileSystem":
+            return FILE_SYSTEM
         raise ValueError(f"cannot resolve Ref {name}")
     if set(value) == {"Fn::Join"}:
         sep, parts = value["Fn::Join"]
@@ -89,6 +101,8 @@ def resolve(value: Any, template: dict) -> Any:
         resource = template["Resources"][logical]
         if resource["Type"] == "AWS::IAM::Role" and attribute == "Arn":
             return role_arn(resource["Properties"].get("RoleName", logical))
+        if resource["Type"] == "AWS::EFS::FileSystem" and attribute == "Arn":
+            return file_system_arn(FILE_SYSTEM)
         raise ValueError(f"cannot resolve Fn::GetAtt {logical}.{attribute}")
     return {k: resolve(v, template) for k, v in value.items()}
 
@@ -107,7 +121,9 @@ def hub_policies(template: dict) -> list[dict]:
 
 
 def passed_roles(template: dict, family: str) -> list[str]:
-    """The task role and execution role ARNs that the template's task definition `family` names."""
+    """The task role and execution role ARNs that the template's task definition `family` names (a user's own
+    family `<family>-u<16 hex>` is a copy of `<family>` and names the same roles)."""
+    family = re.sub(r"-u[0-9a-f]{16}\Z", "", family)
     for r in template["Resources"].values():
         if r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["Family"] == family:
             props = r["Properties"]
@@ -134,12 +150,63 @@ def task_definition_arn(name: str) -> str:
     return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:{revision or '1'}"
 
 
+# ECS actions without resource-level permissions in IAM: authorized on `*`.
+NO_RESOURCE_LEVEL = (
+    "DescribeTaskDefinition",
+    "ListTaskDefinitions",
+    "ListTaskDefinitionFamilies",
+    "DeregisterTaskDefinition",
+)
+
+
+def file_system_arn(file_system: str) -> str:
+    return f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/{file_system}"
+
+
+def access_point_arn(access_point: str) -> str:
+    if access_point.startswith("arn:"):
+        return access_point
+    return f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:access-point/{access_point}"
+
+
+def efs_requests(operation: str, params: dict, why: str) -> list[Request]:
+    if operation == "DescribeAccessPoints" and params.get("FileSystemId"):
+        return [Request("elasticfilesystem:DescribeAccessPoints", file_system_arn(params["FileSystemId"]), {}, why)]
+    if operation == "CreateAccessPoint":
+        tags = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in params.get("Tags") or []}
+        fs = file_system_arn(params["FileSystemId"])
+        out = [Request("elasticfilesystem:CreateAccessPoint", fs, tags, why)]
+        if tags:
+            new = access_point_arn("fsap-0123456789abcdef0")
+            out.append(
+                Request("elasticfilesystem:TagResource", new, {"elasticfilesystem:CreateAction": operation}, why)
+            )
+        return out
+    if operation == "DeleteAccessPoint":
+        hub_tagged = {f"aws:ResourceTag/{TAG_HUB}": "hub"}
+        return [
+            Request("elasticfilesystem:DeleteAccessPoint", access_point_arn(params["AccessPointId"]), hub_tagged, why)
+        ]
+    raise UnknownCall(f"no IAM request mapping for elasticfilesystem:{operation}; add one in tests/iam_check.py")
+
+
+def register_requests(params: dict, why: str) -> list[Request]:
+    new = task_definition_arn(params["family"])
+    out = [Request("ecs:RegisterTaskDefinition", new, {}, why)]
+    if params.get("tags"):
+        out.append(Request("ecs:TagResource", new, {"ecs:CreateAction": "RegisterTaskDefinition"}, why))
+    roles = [params[k] for k in ("taskRoleArn", "executionRoleArn") if params.get(k)]
+    return out + [Request("iam:PassRole", role, {"iam:PassedToService": ECS_TASKS}, why) for role in roles]
+
+
 def requests_for(call: dict, *, roles_of: Callable[[str], list[str]]) -> list[Request]:
     """The IAM requests AWS authorizes for one recorded call (see the module's table)."""
     service, operation, params = call["service"], call["operation"], call["params"]
     why = f"{service}:{operation} {json.dumps({k: v for k, v in params.items() if k != 'overrides'})[:300]}"
     cluster = params.get("cluster", "default")
     on_cluster = {"ecs:cluster": cluster_arn(cluster)}
+    if service == "elasticfilesystem":
+        return efs_requests(operation, params, why)
     if service != "ecs":
         raise UnknownCall(f"no IAM request mapping for {service}:{operation}; add one in tests/iam_check.py")
     if operation == "RunTask":
@@ -156,8 +223,10 @@ def requests_for(call: dict, *, roles_of: Callable[[str], list[str]]) -> list[Re
         return [Request("ecs:DescribeTasks", task_arn(cluster, t), on_cluster, why) for t in params["tasks"]]
     if operation == "ListTasks":
         return [Request("ecs:ListTasks", "*", on_cluster, why)]
-    if operation == "DescribeTaskDefinition":
-        return [Request("ecs:DescribeTaskDefinition", "*", {}, why)]
+    if operation in NO_RESOURCE_LEVEL:
+        return [Request(f"ecs:{operation}", "*", {}, why)]
+    if operation == "RegisterTaskDefinition":
+        return register_requests(params, why)
     raise UnknownCall(f"no IAM request mapping for ecs:{operation}; add one in tests/iam_check.py")
 
 

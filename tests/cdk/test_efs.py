@@ -373,3 +373,59 @@ def test_bundled_app_with_subnets_mounts_through_the_task_security_group(tmp_pat
         timeout=300,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr  # no error, warning or note on the mount targets
+
+
+def hub_statements(services: list[ServiceSpec]) -> tuple[list[dict], dict[str, str]]:
+    """HubHomeFileSystem's statements for the hub's policy (context file system), rendered, and its wildcards."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+
+    from hubcdk import HubHomeFileSystem, HubTaskRoles
+
+    stack = Stack(App(), "efs")
+    roles = HubTaskRoles(stack, "Roles", prefix="t")
+    homes = HubHomeFileSystem(
+        stack, "Homes", services=services, task_role=roles.task_role, prefix="t", file_system_id=FS_ID
+    )
+    statements = homes.hub_statements(prefix="t")
+    rendered = [stack.resolve(iam.PolicyDocument(statements=[s]).to_json())["Statement"][0] for s in statements]
+    return rendered, homes.hub_wildcards(prefix="t")
+
+
+def test_hub_statements_for_per_user_homes_are_scoped_to_this_file_system_and_users_families():
+    statements, wildcards = hub_statements([PER_USER, PLAIN])
+    by_sid = {s["Sid"]: s for s in statements}
+    # listing and creating access points: this file system only; creating only with the hub's tag
+    for sid in ("ListHomeAccessPointsOfTheFileSystem", "CreateHubTaggedAccessPointsOnTheFileSystem"):
+        assert joined(by_sid[sid]["Resource"]) == fs_arn(FS_ID)
+    assert by_sid["CreateHubTaggedAccessPointsOnTheFileSystem"]["Condition"] == {
+        "Null": {"aws:RequestTag/jupyterhub:hub-id": "false"}
+    }
+    assert by_sid["TagAccessPointsOnlyWhileCreatingThem"]["Condition"] == {
+        "StringEquals": {"elasticfilesystem:CreateAction": "CreateAccessPoint"}
+    }
+    assert by_sid["DeleteHubTaggedAccessPoints"]["Condition"] == {
+        "Null": {"aws:ResourceTag/jupyterhub:hub-id": "false"}
+    }
+    # registering: users' own families only, never a synthesized family (CloudFormation owns those)
+    for sid in ("RegisterUsersOwnFamilies", "TagUsersFamiliesOnlyWhileRegistering"):
+        assert joined(by_sid[sid]["Resource"]).endswith(":task-definition/t-*-u????????????????:*")
+    assert by_sid["TagUsersFamiliesOnlyWhileRegistering"]["Condition"] == {
+        "StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}
+    }
+    stars = [s["Sid"] for s in statements if s["Resource"] == "*"]
+    assert stars == ["ListAndDeregisterTaskDefinitions"]
+    assert set(by_sid["ListAndDeregisterTaskDefinitions"]["Action"]) == {
+        "ecs:ListTaskDefinitions",
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:DeregisterTaskDefinition",
+    }
+    tokens = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
+    assert set(wildcards) == {
+        tokens.format("elasticfilesystem") + ":access-point/*",
+        tokens.format("ecs") + ":task-definition/t-*-u????????????????:*",
+    }
+
+
+def test_shared_homes_add_nothing_to_the_hubs_policy():
+    assert hub_statements([SHARED, PLAIN]) == ([], {})

@@ -81,6 +81,38 @@ SPAWNER_CALLS = [
     call("ListTasks", cluster=CLUSTER, startedBy="jupyterhub-x", desiredStatus="RUNNING"),
     call("ListTasks", cluster=CLUSTER, desiredStatus="RUNNING"),
 ]
+# Per-user EFS homes (the fixture catalog's lab has one; ecsspawner/homes.py): the same calls with their parameters.
+FS = iam_check.FILE_SYSTEM
+USER_FAMILY = f"{PREFIX}-lab-large-u0123456789abcdef"
+SHARED_ROLES = [iam_check.role_arn(f"{PREFIX}-task-role"), iam_check.role_arn(f"{PREFIX}-execution-role")]
+
+
+def efs(operation: str, **params) -> dict:
+    return {"service": "elasticfilesystem", "operation": operation, "params": params}
+
+
+HOME_CALLS = [
+    efs("DescribeAccessPoints", FileSystemId=FS, MaxResults=100),
+    efs(
+        "CreateAccessPoint",
+        ClientToken="t",
+        FileSystemId=FS,
+        Tags=[{"Key": "jupyterhub:hub-id", "Value": "hub-a"}, {"Key": "jupyterhub:home-key", "Value": "ann-0a"}],
+    ),
+    efs("DeleteAccessPoint", AccessPointId="fsap-0123456789abcdef0"),
+    call(
+        "RegisterTaskDefinition",
+        family=USER_FAMILY,
+        tags=TAGS,
+        taskRoleArn=SHARED_ROLES[0],
+        executionRoleArn=SHARED_ROLES[1],
+        containerDefinitions=[],
+    ),
+    call("ListTaskDefinitions", familyPrefix=USER_FAMILY, status="ACTIVE", sort="DESC"),
+    call("ListTaskDefinitionFamilies", familyPrefix=f"{PREFIX}-", status="ACTIVE"),
+    call("DeregisterTaskDefinition", taskDefinition=f"{USER_FAMILY}:3"),
+    call("RunTask", cluster=CLUSTER, taskDefinition=iam_check.task_definition_arn(f"{USER_FAMILY}:3"), tags=TAGS),
+]
 
 
 def assert_all_allowed(verdicts: list[iam_check.Verdict]) -> None:
@@ -95,6 +127,24 @@ def assert_all_allowed(verdicts: list[iam_check.Verdict]) -> None:
         f"{v.request.action}: {', '.join(v.ignored_context_keys)}" for v in verdicts if v.ignored_context_keys
     ]
     assert not unevaluated, "conditions not evaluated by the simulator: " + "; ".join(unevaluated)
+
+
+def test_each_kind_of_per_user_home_call_is_allowed(policy):
+    verdicts = judge(policy, HOME_CALLS)
+    assert {v.request.action for v in verdicts} == {
+        "elasticfilesystem:DescribeAccessPoints",
+        "elasticfilesystem:CreateAccessPoint",
+        "elasticfilesystem:TagResource",
+        "elasticfilesystem:DeleteAccessPoint",
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "iam:PassRole",
+        "ecs:ListTaskDefinitions",
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:DeregisterTaskDefinition",
+        "ecs:RunTask",
+    }
+    assert_all_allowed(verdicts)
 
 
 def test_each_kind_of_spawner_call_is_allowed(policy):
@@ -141,7 +191,32 @@ OUTSIDE = {
     "tagging another cluster's task while running it": iam_check.Request(
         "ecs:TagResource", OTHER_TASK, {"ecs:CreateAction": "RunTask"}
     ),
-    "RegisterTaskDefinition (not granted)": iam_check.Request("ecs:RegisterTaskDefinition", "*", {}),
+    "registering a revision of a synthesized family (CloudFormation's)": iam_check.Request(
+        "ecs:RegisterTaskDefinition", iam_check.task_definition_arn(f"{PREFIX}-lab-large:2"), {}
+    ),
+    "registering a user's family of another prefix": iam_check.Request(
+        "ecs:RegisterTaskDefinition", iam_check.task_definition_arn("prod-hub-lab-large-u0123456789abcdef"), {}
+    ),
+    "tagging a user's family outside RegisterTaskDefinition": iam_check.Request(
+        "ecs:TagResource", iam_check.task_definition_arn(USER_FAMILY), {}
+    ),
+    "listing another file system's access points": iam_check.Request(
+        "elasticfilesystem:DescribeAccessPoints", iam_check.file_system_arn("fs-0fedcba9876543210"), {}
+    ),
+    "creating an access point on another file system": iam_check.Request(
+        "elasticfilesystem:CreateAccessPoint",
+        iam_check.file_system_arn("fs-0fedcba9876543210"),
+        {f"aws:RequestTag/{iam_check.TAG_HUB}": "hub-a"},
+    ),
+    "creating an access point without the hub's tag": iam_check.Request(
+        "elasticfilesystem:CreateAccessPoint", iam_check.file_system_arn(FS), {}
+    ),
+    "deleting an access point the hub did not tag (another file system's)": iam_check.Request(
+        "elasticfilesystem:DeleteAccessPoint", iam_check.access_point_arn("fsap-0fedcba9876543210"), {}
+    ),
+    "tagging an existing access point": iam_check.Request(
+        "elasticfilesystem:TagResource", iam_check.access_point_arn("fsap-0fedcba9876543210"), {}
+    ),
 }
 
 
@@ -158,8 +233,8 @@ def test_calls_outside_the_policy_are_denied(policy, case):
 
 
 def test_a_call_without_a_mapping_fails_by_name(policy):
-    with pytest.raises(iam_check.UnknownCall, match="elasticfilesystem:CreateAccessPoint"):
-        judge(policy, [{"service": "elasticfilesystem", "operation": "CreateAccessPoint", "params": {}}])
+    with pytest.raises(iam_check.UnknownCall, match="elasticfilesystem:DeleteFileSystem"):
+        judge(policy, [efs("DeleteFileSystem", FileSystemId=FS)])
 
 
 @pytest.mark.e2e
@@ -192,6 +267,10 @@ def test_every_call_of_the_spawner_tests_is_allowed(policy, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     calls = iam_check.renamed_clusters(read_calls(tmp_path), r"\b(?:hub-cluster|prop)-\d+\b", CLUSTER)
+    calls = iam_check.renamed_clusters(calls, r"\bfs-[0-9a-f]{8,17}\b", FS)  # each test's moto file system
     kinds = collections.Counter(c["operation"] for c in calls)
     assert {"RunTask", "DescribeTasks", "StopTask", "ListTasks", "DescribeTaskDefinition"} <= set(kinds), kinds
+    homes = {"DescribeAccessPoints", "CreateAccessPoint", "DeleteAccessPoint", "RegisterTaskDefinition"}
+    homes |= {"ListTaskDefinitions", "ListTaskDefinitionFamilies", "DeregisterTaskDefinition"}
+    assert homes <= set(kinds), kinds
     assert_all_allowed(judge(policy, calls))

@@ -13,17 +13,13 @@ from tests.catalogs import REPO
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.skip(
-    reason="not yet green under pytest: moto_server answers cdk bootstrap with HTTP 500 here, while "
-    "`make deploy-local` from a shell passes (undiagnosed; see the issue 12 report)"
-)
 def test_deploy_local_deploys_checks_and_diffs():
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "deploy_local.py")],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=175,
         # the script must drop every AWS setting of its caller: these would fail if used
         env={**os.environ, "AWS_PROFILE": "must-not-be-used", "AWS_ACCESS_KEY_ID": "AKIA-NOT-REAL"},
     )
@@ -34,3 +30,17 @@ def test_deploy_local_deploys_checks_and_diffs():
     assert any(
         line.startswith("ok   cdk diff after chat interval 15 -> 20 shows exactly that change") for line in lines
     )
+
+
+def test_the_script_refuses_a_remote_endpoint_and_drops_the_callers_aws_settings(tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    import deploy_local
+
+    caller = {"AWS_PROFILE": "prod", "AWS_SESSION_TOKEN": "x", "CDK_DEFAULT_ACCOUNT": "999", "HOME": "/h"}
+    env = deploy_local.local_env("http://127.0.0.1:5000", tmp_path, caller)
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env and "CDK_DEFAULT_ACCOUNT" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
+    assert (tmp_path / "credentials").read_text() == "" and env["HOME"] == "/h"
+    for endpoint in ("http://localhost:5000", "https://ecs.us-east-1.amazonaws.com", "http://10.0.0.1:5000"):
+        with pytest.raises(deploy_local.DeployError, match=r"not on 127\.0\.0\.1"):
+            deploy_local.local_env(endpoint, tmp_path, caller)
