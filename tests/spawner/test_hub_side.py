@@ -280,3 +280,25 @@ def test_start_up_warns_when_start_timeout_is_shorter_than_time_to_healthy(hub_w
     assert not any("'lab'" in w for w in warnings)  # lab does not wait for HEALTHY
     patient = hub_with(start_timeout=600)
     assert hubstart.timeout_warnings(patient.spawner(patient.user("x"), "")) == []
+
+
+def test_start_up_error_when_per_user_homes_have_no_file_system(hub_with, restore_package_logger):
+    """A hub whose catalog has per-user EFS homes but no file system says so when it starts, not at a spawn."""
+    hub = hub_with(efs_file_system_id="")
+    hub_log, lines = hub_logger()
+    app = types.SimpleNamespace(
+        spawner_class=hub.settings["spawner_class"],
+        config=hub.settings["config"],
+        log=hub_log,
+        db=hub.db,
+        tornado_settings={"users": hub.users},
+    )
+    run(asyncio.sleep(0, result=hubstart.attach(app)))
+    errors = [line for line in lines if line.startswith("ERROR ECSSpawner:") and "efs" in line]
+    assert errors == [
+        "ERROR ECSSpawner: service(s) 'lab' declare efs per_user: true but c.ECSSpawner.efs_file_system_id is not "
+        "set: every spawn of them will fail; set it to the stack's output HomeFileSystemId (the example config "
+        "reads EFS_FILE_SYSTEM_ID)"
+    ]
+    configured = hub_with()
+    assert hubstart.home_errors(configured.spawner(configured.user("x"), "")) == []
