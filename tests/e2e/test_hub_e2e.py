@@ -3,6 +3,9 @@
 - ECS is moto's server, run in this process in a thread on 127.0.0.1, so the test
   sets what moto does not model (createdAt, healthStatus, stop codes) on moto's own
   task objects and counts StopTask calls there; the spawner is never patched.
+- EFS is the same moto server: lab's per-user homes (access points, per-user families)
+  go through it, the file system id reaching the hub as EFS_FILE_SYSTEM_ID, as the
+  example config reads it.
 - The hub is `jupyterhub -f hub_config.py`: the example config plus a test spawner
   subclass (e2e_spawner.py) that hands JupyterHub a stand-in single-user server on
   127.0.0.1 instead of the task's 10.x address.
