@@ -15,7 +15,8 @@ loop until the application has its users and database, and `attach()` runs once:
   application's logger has a handler under JupyterHub), at the hub's level;
 - the orphan reaper starts (`reaper_interval`);
 - a warning names every prefer_ecs_health service whose simulated worst-case
-  time to HEALTHY is longer than start_timeout.
+  time to HEALTHY is longer than start_timeout;
+- an error names the services with per-user EFS homes when no file system is set.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ def timeout_warnings(spawner: Any) -> list[str]:
     return lines
 
 
+def home_errors(spawner: Any) -> list[str]:
+    """A line when services declare per-user EFS homes but the hub has no file system for them."""
+    names = [s.name for s in spawner.catalog.services if s.efs is not None and s.efs.per_user]
+    if not names or spawner.efs_file_system_id:
+        return []
+    return [
+        f"service(s) {', '.join(repr(n) for n in names)} declare efs per_user: true but "
+        "c.ECSSpawner.efs_file_system_id is not set: every spawn of them will fail; set it to the stack's "
+        "output HomeFileSystemId (the example config reads EFS_FILE_SYSTEM_ID)"
+    ]
+
+
 def attach(app: Any) -> bool:
     """Loggers, reaper and start-up warnings for a JupyterHub application whose users and db exist."""
     from ecsspawner.spawner import ECSSpawner
@@ -74,6 +87,8 @@ def attach(app: Any) -> bool:
     probe = spawner_class(config=app.config, log=app.log)  # a spawner of no user: reads the hub's config only
     for line in timeout_warnings(probe):
         app.log.warning("ECSSpawner: %s", line)
+    for line in home_errors(probe):
+        app.log.error("ECSSpawner: %s", line)
     probe.start_reaper(users=app.tornado_settings["users"], db=app.db)
     if probe.token_bootstrap and not _serves_bootstrap(app):
         app.log.error(

@@ -54,6 +54,11 @@ c.ECSSpawner.hub_id = os.environ["HUB_ID"]
 # c.ECSSpawner.sizes_file = "/srv/hub/sizes.yaml"
 c.ECSSpawner.default_service = "lab"  # used when user_options name no service
 
+# Per-user EFS homes (services with `efs: {per_user: true}`, such as the bundled lab): the file system
+# is the stack's output HomeFileSystemId (docs/efs.md). Unset, the hub logs an error at start-up and
+# every spawn of such a service fails with "home directories are not configured".
+c.ECSSpawner.efs_file_system_id = os.environ.get("EFS_FILE_SYSTEM_ID", "")
+
 # Timing. start_timeout covers RunTask + image pull + (for prefer_ecs_health services) HEALTHY.
 # At start-up the hub log warns when it is shorter than a prefer_ecs_health service's simulated
 # worst-case time to HEALTHY; start() gives up start_deadline_margin seconds early with a message

@@ -1,6 +1,6 @@
 """One readable JSON snapshot per service x size: logical ID, image, size, health check and port mappings.
 
-Review a change with `pytest tests/cdk --snapshot-update` and read the diff of
+Review a change with `pytest tests/cdk -m "not e2e" --snapshot-update` and read the diff of
 `__snapshots__/`; snapshots without a test (a removed size) fail the run.
 """
 

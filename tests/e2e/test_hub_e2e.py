@@ -3,6 +3,9 @@
 - ECS is moto's server, run in this process in a thread on 127.0.0.1, so the test
   sets what moto does not model (createdAt, healthStatus, stop codes) on moto's own
   task objects and counts StopTask calls there; the spawner is never patched.
+- EFS is the same moto server: lab's per-user homes (access points, per-user families)
+  go through it, the file system id reaching the hub as EFS_FILE_SYSTEM_ID, as the
+  example config reads it.
 - The hub is `jupyterhub -f hub_config.py`: the example config plus a test spawner
   subclass (e2e_spawner.py) that hands JupyterHub a stand-in single-user server on
   127.0.0.1 instead of the task's 10.x address.
@@ -35,6 +38,7 @@ import jupyterhub
 import pytest
 import requests
 
+from ecsspawner.homes import user_family
 from tests.catalogs import HUB_CATALOG_SERVICES
 from tests.moto_families import register_families
 
@@ -168,7 +172,11 @@ class Ecs:
         self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/17")["Subnet"]["SubnetId"]
         self.sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         self.client.create_cluster(clusterName=CLUSTER)
-        register_families(self.client, PREFIX)
+        self.efs = boto3.client(
+            "efs", region_name=REGION, endpoint_url=self.url, aws_access_key_id="e2e", aws_secret_access_key="e2e"
+        )
+        self.file_system = self.efs.create_file_system(CreationToken="homes", Encrypted=True)["FileSystemId"]
+        register_families(self.client, PREFIX, self.file_system)
         self.never_healthy: set[str] = set()  # users whose tasks never turn HEALTHY
         self.stop_calls: Counter = Counter()
         self._wrap_stop_task()
@@ -208,6 +216,18 @@ class Ecs:
             for arn in self.tasks()
             if self.tags(arn).get("jupyterhub:user") == user and self.tags(arn).get("jupyterhub:server") == want
         ]
+
+    def home_of(self, arn: str) -> tuple[str, str]:
+        """The task's family and the access point its home volume names (EFS per-user homes)."""
+        definition = self.client.describe_task_definition(taskDefinition=self.task(arn).task_definition_arn)
+        definition = definition["taskDefinition"]
+        (volume,) = definition["volumes"]
+        return definition["family"], volume["efsVolumeConfiguration"]["authorizationConfig"].get("accessPointId", "")
+
+    def access_points(self) -> dict[str, dict]:
+        """This file system's access points: id -> tags."""
+        points = self.efs.describe_access_points(FileSystemId=self.file_system)["AccessPoints"]
+        return {p["AccessPointId"]: {t["Key"]: t["Value"] for t in p.get("Tags", [])} for p in points}
 
     def running(self) -> set[str]:
         return {a for a, t in self.tasks().items() if t.last_status == "RUNNING" and t.desired_status == "RUNNING"}
@@ -280,6 +300,7 @@ class Hub:
             ECS_CLUSTER=CLUSTER,
             TASK_SUBNETS=self.ecs.subnet,
             TASK_SECURITY_GROUPS=self.ecs.sg,
+            EFS_FILE_SYSTEM_ID=self.ecs.file_system,
             FAMILY_PREFIX=PREFIX,
             HUB_ID=HUB_ID,
             REAPER_DRY_RUN="1",
@@ -491,6 +512,11 @@ def test_spawner_in_a_real_jupyterhub(world):
     wait_for("alice's named servers", lambda: hub.ready("alice", "work") and hub.ready("alice", "notes"))
     (work_arn,) = ecs.arns_of("alice", "work")
     assert ecs.task(work_arn).task_definition_arn.endswith(f"{PREFIX}-waiide-small:1")
+    # lab has per-user EFS homes: alice's server runs her own family, whose home volume names her access point
+    (notes_arn,) = ecs.arns_of("alice", "notes")
+    family, alice_point = ecs.home_of(notes_arn)
+    assert family == user_family(f"{PREFIX}-lab-large", HUB_ID, "alice")
+    assert ecs.access_points()[alice_point]["jupyterhub:user"] == "alice"
 
     # --- the spawn form, without JavaScript: log in as bob, read the form, post it
     browser = requests.Session()
@@ -517,7 +543,10 @@ def test_spawner_in_a_real_jupyterhub(world):
     assert reply.status_code == 302, reply.text
     wait_for("bob ready", lambda: hub.ready("bob"))
     (bob_arn,) = ecs.arns_of("bob")
-    assert ecs.task(bob_arn).task_definition_arn.endswith(f"{PREFIX}-lab-small:1")
+    family, bob_point = ecs.home_of(bob_arn)
+    assert family == user_family(f"{PREFIX}-lab-small", HUB_ID, "bob")
+    assert bob_point != alice_point and ecs.access_points()[bob_point]["jupyterhub:user"] == "bob"
+    assert ecs.task(bob_arn).task_definition_arn.endswith(f"{family}:1")  # run by exact revision
 
     # --- bad options through the API: refused before anything runs, with the choices
     bad = hub.spawn("carol", "", {"service": "chat", "size": "xlarge"})
@@ -539,7 +568,10 @@ def test_spawner_in_a_real_jupyterhub(world):
     task.stop_code, task.stopped_reason = "EssentialContainerExited", "OutOfMemoryError: container killed"
     task.containers[0].exitCode = 137
     wait_for("alice/work dropped", lambda: "work" not in hub.servers("alice"), timeout=15)
-    assert "EssentialContainerExited: OutOfMemoryError: container killed); exit code 137" in hub.log()
+    assert (
+        "(EssentialContainerExited: OutOfMemoryError: container killed; container notebook exited with code 137); "
+        "exit code 137" in hub.log()
+    )
     assert hub.metric("ecsspawner_poll_results_total", result="stopped") == stopped_before + 1  # defect 7
     assert ecs.stop_calls[work_arn] == 0
 
@@ -588,8 +620,15 @@ def test_spawner_in_a_real_jupyterhub(world):
     # --- stopping through the API stops the tasks (the idle culler's path)
     assert hub.delete("/hub/api/users/alice/servers/notes").status_code in (202, 204)
     wait_for("alice/notes stopped", lambda: "notes" not in hub.servers("alice"))
-    (notes_arn,) = [a for a in kept if ecs.tags(a)["jupyterhub:server"] == "notes"]
+    assert notes_arn in kept
     assert ecs.task(notes_arn).last_status == "STOPPED" and ecs.stop_calls[notes_arn] == 1
+
+    # --- the restarted hub finds alice's home again by its tags: same access point, no new one
+    assert hub.spawn("alice", "again", {"service": "lab", "size": "small"}).status_code in (201, 202)
+    wait_for("alice/again ready", lambda: hub.ready("alice", "again"))
+    (again_arn,) = ecs.arns_of("alice", "again")
+    assert ecs.home_of(again_arn) == (user_family(f"{PREFIX}-lab-small", HUB_ID, "alice"), alice_point)
+    assert sorted(ecs.access_points()) == sorted([alice_point, bob_point])
     hub.stop()
 
     # --- bad configuration: a wrong cluster name -> the AWS call and code, no traceback (defect 4)

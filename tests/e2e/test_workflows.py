@@ -9,6 +9,7 @@ sizes.yaml, the snapshots and docs/healthchecks.md.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -71,16 +72,41 @@ class Checkout:
         path.write_text(text.replace(old, new, 1))
 
     def documented_steps(self) -> None:
-        """README, "Adding a service or a size": check, review the snapshots, regenerate the report."""
-        self.make("check")
-        self.pytest("tests/cdk", "--snapshot-update")
-        self.make("report")
+        """README, "Adding a service or a size": the commands of its block, as written, up to `make test`
+        (the test runs the copy's suite itself, without the end-to-end tests, which would recurse)."""
+        for step in readme_steps():
+            if step == ["make", "test"]:
+                break
+            if step[0] == "make":
+                (target,) = step[1:]
+                self.make(target)
+            else:
+                assert step[:3] == [".venv/bin/python", "-m", "pytest"], step
+                self.pytest(*step[3:])
 
     def assert_only_reviewable_files_changed(self) -> set[str]:
         changed = self.changed()
         assert changed, "the workflow changed nothing"
         assert {p for p in changed if not p.startswith(REVIEWABLE)} == set(), changed
         return changed
+
+
+def readme_steps() -> list[list[str]]:
+    """The shell block after "Then, every time:" in the README's "Adding a service or a size"."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Adding a service or a size", 1)[1]
+    block = section.split("Then, every time:", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    steps = [shlex.split(line, comments=True) for line in block.splitlines()]
+    return [step for step in steps if step]
+
+
+def test_readme_steps_are_the_ones_this_test_follows():
+    assert readme_steps() == [
+        ["make", "check"],
+        [".venv/bin/python", "-m", "pytest", "tests/cdk", "-m", "not e2e", "--snapshot-update"],
+        ["make", "report"],
+        ["make", "test"],
+    ]
 
 
 @pytest.fixture(scope="module")

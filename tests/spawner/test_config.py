@@ -58,6 +58,14 @@ def test_example_config_loads_and_configures_the_spawner(monkeypatch):
     assert spawner.reaper_dry_run is True and spawner.start_timeout == 600
 
 
+def test_example_config_gives_the_spawner_the_home_file_system(monkeypatch):
+    """The bundled lab has per-user EFS homes: a hub set up from the example must be able to spawn it."""
+    monkeypatch.setenv("HUB_ID", "hub-eu-1")
+    monkeypatch.setenv("EFS_FILE_SYSTEM_ID", "fs-0123456789abcdef0")
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "examples")).load_config()
+    assert ECSSpawner(config=config).efs_file_system_id == "fs-0123456789abcdef0"
+
+
 def test_example_config_keeps_servers_across_a_hub_restart(monkeypatch):
     """Issue 8, defect 1: JupyterHub's default cleanup_servers=True stops every user's task on restart."""
     monkeypatch.setenv("HUB_ID", "hub-eu-1")

@@ -217,6 +217,17 @@ def hub_logger() -> tuple[logging.Logger, list[str]]:
     return log, lines
 
 
+def fake_app(hub, hub_log: logging.Logger) -> types.SimpleNamespace:
+    """What hubstart.attach reads of a JupyterHub application: the hub's spawner config, log, db and users."""
+    return types.SimpleNamespace(
+        spawner_class=hub.settings["spawner_class"],
+        config=hub.settings["config"],
+        log=hub_log,
+        db=hub.db,
+        tornado_settings={"users": hub.users},
+    )
+
+
 @pytest.fixture
 def restore_package_logger():
     ours = logging.getLogger("ecsspawner")
@@ -240,13 +251,7 @@ def test_reaper_starts_with_the_hub_before_any_spawner_and_sweeps(hub_with, aws,
     hub = hub_with(reaper_interval=0.05, reaper_dry_run=False)
     orphan = launch_untracked(aws, hub_id=HUB_ID, user="gone", server="", spawn_id="lost", age=TEN_HOURS)
     hub_log, lines = hub_logger()
-    app = types.SimpleNamespace(
-        spawner_class=hub.settings["spawner_class"],
-        config=hub.settings["config"],
-        log=hub_log,
-        db=hub.db,
-        tornado_settings={"users": hub.users},
-    )
+    app = fake_app(hub, hub_log)
 
     async def scenario():
         assert hubstart.attach(app)
@@ -265,13 +270,7 @@ def test_reaper_starts_with_the_hub_before_any_spawner_and_sweeps(hub_with, aws,
 def test_start_up_warns_when_start_timeout_is_shorter_than_time_to_healthy(hub_with, restore_package_logger):
     hub = hub_with(start_timeout=50)
     hub_log, lines = hub_logger()
-    app = types.SimpleNamespace(
-        spawner_class=hub.settings["spawner_class"],
-        config=hub.settings["config"],
-        log=hub_log,
-        db=hub.db,
-        tornado_settings={"users": hub.users},
-    )
+    app = fake_app(hub, hub_log)
     run(asyncio.sleep(0, result=hubstart.attach(app)))
     warnings = [line for line in lines if line.startswith("WARNING ECSSpawner: start_timeout")]
     assert len(warnings) == 2
@@ -280,3 +279,19 @@ def test_start_up_warns_when_start_timeout_is_shorter_than_time_to_healthy(hub_w
     assert not any("'lab'" in w for w in warnings)  # lab does not wait for HEALTHY
     patient = hub_with(start_timeout=600)
     assert hubstart.timeout_warnings(patient.spawner(patient.user("x"), "")) == []
+
+
+def test_start_up_error_when_per_user_homes_have_no_file_system(hub_with, restore_package_logger):
+    """A hub whose catalog has per-user EFS homes but no file system says so when it starts, not at a spawn."""
+    hub = hub_with(efs_file_system_id="")
+    hub_log, lines = hub_logger()
+    app = fake_app(hub, hub_log)
+    run(asyncio.sleep(0, result=hubstart.attach(app)))
+    errors = [line for line in lines if line.startswith("ERROR ECSSpawner:") and "efs" in line]
+    assert errors == [
+        "ERROR ECSSpawner: service(s) 'lab' declare efs per_user: true but c.ECSSpawner.efs_file_system_id is not "
+        "set: every spawn of them will fail; set it to the stack's output HomeFileSystemId (the example config "
+        "reads EFS_FILE_SYSTEM_ID)"
+    ]
+    configured = hub_with()
+    assert hubstart.home_errors(configured.spawner(configured.user("x"), "")) == []
