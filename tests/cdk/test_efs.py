@@ -362,8 +362,9 @@ def test_bundled_app_with_subnets_mounts_through_the_task_security_group(tmp_pat
     assert (
         Annotations.from_stack(hub.stacks.shared).find_warning("*", Match.string_like_regexp("no task can mount")) == []
     )
-    for report in nag_report(tmp_path):
-        assert report["violations"] == [], report["violations"]
+    # cdk-nag's own report only: the catalog's lint warnings ride along as "Construct Annotations" (lint owns them)
+    (nag,) = [r for r in nag_report(tmp_path) if r["pluginName"] == "AwsSolutions"]
+    assert nag["violations"] == [], nag["violations"]
     shared_file = hub.template_files[hub.stacks.shared.stack_name]
     lint = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(shared_file)],
