@@ -601,3 +601,12 @@ def task_worst_detection(spec: ServiceSpec, *, profile: str, ok_seconds: float =
     if chained is not None:
         return chained.worst
     return profile_timings(spec.health_check, profile=profile, ok_seconds=ok_seconds).worst_detection
+
+
+def task_earliest_healthy(spec: ServiceSpec, *, profile: str) -> float:
+    """When the task first reports HEALTHY if every container answers from its own start: the chained time
+    when its containers wait for each other or share its health, else the server's own earliest HEALTHY."""
+    chained = chained_timings(spec, profile=profile)
+    if chained is not None:
+        return chained.ready
+    return profile_timings(spec.health_check, profile=profile).earliest_healthy

@@ -179,3 +179,23 @@ def test_the_sample_generator_writes_records_that_observed_and_tune_read(tmp_pat
     assert all(g["spawns"] == 6 for g in groups)
     assert cli.main(["tune", "waiide", "--samples", str(path), "--size", "medium", *paths]) == 0  # a dry run
     assert "start-up samples from" in capsys.readouterr().out
+
+
+def test_the_simulated_column_is_the_tasks_healthy_after_the_sidecars_it_waits_for():
+    """A server that waits for a sidecar's HEALTHY starts late, and the spawner's time to HEALTHY is the task's:
+    the number to compare with is the chained one, not the server's own check from its own start."""
+    from hubspec.loader import load_catalog
+    from hubspec.observed import SpawnRecord, summarize
+    from hubspec.timing import chained_timings, timings
+    from tests.catalogs import FIXTURE_SIZES, REPO
+
+    catalog = load_catalog(REPO / "tests" / "toolkit" / "inputs" / "chains" / "services", FIXTURE_SIZES)
+    spec = catalog.service("gate")
+    spawn = SpawnRecord(
+        service="gate", size="small", outcome="ready", time_to_running=20.0, time_to_healthy=60.0, line=1
+    )
+    (group,) = summarize([spawn], catalog)
+    for profile, value in (group.simulated_earliest_healthy or {}).items():
+        chained = chained_timings(spec, profile=profile)
+        assert chained is not None and value == chained.ready
+        assert value > timings(spec.health_check).by_profile[profile].earliest_healthy  # it waited
