@@ -11,10 +11,8 @@ import sqlalchemy as sa
 from jupyterhub import orm
 
 from tests.spawner.conftest import make_hub, spawner_config
-from tests.spawner.looplag import LoopLag
 
 SLOW = 0.6  # seconds each slow call blocks the thread it runs in
-LIMIT = 0.3  # the loop may lag this much (2 shared cores, moto in threads), never SLOW
 
 
 def test_client_creation_and_the_reapers_database_read_do_not_stall_the_loop(aws, tmp_path):
@@ -38,8 +36,7 @@ def test_client_creation_and_the_reapers_database_read_do_not_stall_the_loop(aws
 
     hub = make_hub(db, spawner_config(aws, client_factory=slow_factory, reaper_interval=0.05))
 
-    async def scenario() -> float:
-        lag = LoopLag().start()
+    async def scenario() -> None:
         spawners = await asyncio.gather(*(hub.spawn(hub.user(f"u{i}"), "", {"service": "lab"}) for i in range(3)))
         assert await asyncio.gather(*(s.poll() for s in spawners)) == [None] * 3
         sweeping.set()
@@ -50,9 +47,9 @@ def test_client_creation_and_the_reapers_database_read_do_not_stall_the_loop(aws
             await asyncio.sleep(0.02)
         sweeping.clear()
         await asyncio.gather(*(s.stop() for s in spawners))
-        return await lag.stop()
 
-    worst = asyncio.run(scenario())
-    assert len(made) == 2  # one client for every spawner's shared reader, one for the reaper
+    asyncio.run(scenario())
+    # Where each slow call ran, not how long the loop lagged (a wall-clock bound flakes on a loaded machine;
+    # benchmarks/spawn_load.py measures the stall): the loop runs on MainThread, so neither may run there.
+    assert len(made) == 2 and "MainThread" not in made  # one client per shared reader, one for the reaper
     assert len(slow_reads) >= 2 and "MainThread" not in slow_reads  # the sweeps read the database, off the loop
-    assert worst < LIMIT, f"the event loop stalled {worst:.3f} s"
