@@ -55,6 +55,7 @@ from spawn_deployed import (  # noqa: E402
     MOTO_CFN_WORKAROUND,
     MOTO_MEMORY_WORKAROUND,
     SpawnCheckError,
+    Target,
     moto_in_process,
     spawn_each_service,
 )
@@ -271,18 +272,11 @@ def start_servers(cfn, ecs, ec2, catalog, prefix: str, cluster: str, shared_stac
     if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
         ecs.create_cluster(clusterName=cluster)  # the stack only references it without create_cluster
     subnet, group = task_network(ec2)
-    return spawn_each_service(
-        catalog=catalog,
-        services_dir=str(ROOT / "services"),
-        sizes_file=str(ROOT / "sizes.yaml"),
-        prefix=prefix,
-        cluster=cluster,
-        region=REGION,
-        account=ACCOUNT,
-        subnet=subnet,
-        security_group=group,
-        file_system_id=outputs.get("HomeFileSystemId", ""),
+    home = outputs.get("HomeFileSystemId", "")
+    target = Target(
+        str(ROOT / "services"), str(ROOT / "sizes.yaml"), prefix, cluster, REGION, ACCOUNT, subnet, group, home
     )
+    return spawn_each_service(catalog, target)
 
 
 def diff_after_interval_change(env: dict[str, str], scratch: Path, stacks: list[str]) -> str:

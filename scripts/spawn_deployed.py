@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -245,44 +246,34 @@ def loopback_spawner_class(standin_port: int, started: list[dict[str, Any]]) -> 
     return LoopbackECSSpawner
 
 
-def spawn_each_service(
-    *,
-    catalog: Any,
-    services_dir: str,
-    sizes_file: str,
-    prefix: str,
-    cluster: str,
-    region: str,
-    account: str,
-    subnet: str,
-    security_group: str,
-    file_system_id: str,
-) -> list[str]:
+@dataclass(frozen=True)
+class Target:
+    """Where the servers start: the deployed account in moto, and the network made for the tasks."""
+
+    services_dir: str
+    sizes_file: str
+    prefix: str
+    cluster: str
+    region: str
+    account: str
+    subnet: str
+    security_group: str
+    file_system_id: str  # the shared stack's output HomeFileSystemId ("" without EFS homes)
+
+
+def spawn_each_service(catalog: Any, target: Target) -> list[str]:
     """Start, reach (through the stand-in) and stop one server per service; one line per server."""
-    return asyncio.run(
-        _spawn_each_service(
-            catalog,
-            services_dir=services_dir,
-            sizes_file=sizes_file,
-            prefix=prefix,
-            cluster=cluster,
-            region=region,
-            account=account,
-            subnet=subnet,
-            security_group=security_group,
-            file_system_id=file_system_id,
-        )
-    )
+    return asyncio.run(_spawn_each_service(catalog, target))
 
 
-async def _spawn_each_service(catalog: Any, **settings: str) -> list[str]:
-    agent = FargateAgentStandIn(settings["account"], settings["region"])
+async def _spawn_each_service(catalog: Any, target: Target) -> list[str]:
+    agent = FargateAgentStandIn(target.account, target.region)
     agent.start()
     started: list[dict[str, Any]] = []
     lines: list[str] = []
     try:
         with connections() as connected:
-            lines = await _start_and_stop(catalog, settings, started)
+            lines = await _start_and_stop(catalog, target, started)
         task_ips = {record["task"][0] for record in started}
         if reached := task_ips & set(connected):
             raise SpawnCheckError(f"this process connected to task addresses {sorted(reached)}")
@@ -321,7 +312,7 @@ def connections() -> Iterator[list[str]]:
         socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
 
 
-async def _start_and_stop(catalog: Any, settings: dict[str, str], started: list[dict[str, Any]]) -> list[str]:
+async def _start_and_stop(catalog: Any, target: Target, started: list[dict[str, Any]]) -> list[str]:
     from jupyterhub import orm
     from jupyterhub.objects import Hub, Server
     from jupyterhub.spawner import SpawnException
@@ -331,15 +322,15 @@ async def _start_and_stop(catalog: Any, settings: dict[str, str], started: list[
     lines: list[str] = []
     with StandInServer() as standin:
         c = Config()
-        c.ECSSpawner.cluster = settings["cluster"]
-        c.ECSSpawner.subnets = [settings["subnet"]]
-        c.ECSSpawner.security_groups = [settings["security_group"]]
-        c.ECSSpawner.prefix = settings["prefix"]
+        c.ECSSpawner.cluster = target.cluster
+        c.ECSSpawner.subnets = [target.subnet]
+        c.ECSSpawner.security_groups = [target.security_group]
+        c.ECSSpawner.prefix = target.prefix
         c.ECSSpawner.hub_id = HUB_ID
-        c.ECSSpawner.services_dir = settings["services_dir"]
-        c.ECSSpawner.sizes_file = settings["sizes_file"]
-        c.ECSSpawner.region = settings["region"]
-        c.ECSSpawner.efs_file_system_id = settings["file_system_id"]
+        c.ECSSpawner.services_dir = target.services_dir
+        c.ECSSpawner.sizes_file = target.sizes_file
+        c.ECSSpawner.region = target.region
+        c.ECSSpawner.efs_file_system_id = target.file_system_id
         c.ECSSpawner.start_poll_interval = 0.1
         c.ECSSpawner.reaper_interval = 0
         c.ECSSpawner.start_timeout = 30
@@ -386,7 +377,7 @@ async def _start_and_stop(catalog: Any, settings: dict[str, str], started: list[
             desired = (await _task(spawner, record["arn"])).get("desiredStatus")
             if desired != "STOPPED":
                 raise SpawnCheckError(f"{spec.name}: after stop() the task's desired status is {desired}")
-            home = f" (home on {settings['file_system_id']})" if spec.efs is not None and spec.efs.per_user else ""
+            home = f" (home on {target.file_system_id})" if spec.efs is not None and spec.efs.per_user else ""
             lines.append(
                 f"{spec.name}: {family}{home}, task at {task_ip}:{record['task'][1]} -> the hub side reached the "
                 f"stand-in at 127.0.0.1:{port}; stop() -> desiredStatus STOPPED"
