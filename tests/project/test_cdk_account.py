@@ -114,23 +114,19 @@ def test_a_missing_region(account, monkeypatch, capsys):
 
 
 def test_credentials_sts_rejects(account, monkeypatch, capsys):
-    from botocore.exceptions import ClientError
+    """moto's server checks signatures against its IAM once its "no auth" allowance is spent: keys it does
+    not know get STS's own InvalidClientTokenId (HTTP 403)."""
+    from moto import settings
 
-    def refused(self, operation, params):  # STS's own reply to unknown keys
-        if operation == "GetCallerIdentity":
-            error = {"Code": "InvalidClientTokenId", "Message": "The security token included in the request is invalid"}
-            raise ClientError({"Error": error}, operation)
-        return real(self, operation, params)
-
-    from botocore.client import BaseClient
-
-    real = BaseClient._make_api_call
-    monkeypatch.setattr(BaseClient, "_make_api_call", refused)
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
     code, _, err = run_main(capsys, "deploy")
     assert code == 1
     line = one_sentence(err)
-    assert "AWS does not know these access keys (InvalidClientTokenId)" in line
-    assert "testing-secret" not in err and "testing" not in line
+    assert line == (
+        "make deploy: AWS does not know these access keys (InvalidClientTokenId): check AWS_ACCESS_KEY_ID or "
+        "your profile's keys, or sign in again with `aws sso login`."
+    )
+    assert "testing-secret" not in err
     assert not account.exists()
 
 
