@@ -7,7 +7,7 @@ STAMP_NODE := node_modules/.installed
 # Node 22 from node_modules first (jsii warns on the machine's Node 20), then the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup synth test lint check report lock dist clean deploy-local
+.PHONY: setup synth test lint check report lock dist clean deploy-local diff deploy
 
 # The pinned set, then this project itself (editable, no dependencies, built by the pinned setuptools):
 # that installs the `hubspec` command and the `jupyterhub.spawners` entry point into the venv.
@@ -61,6 +61,11 @@ lock:
 ## Deploy into moto's server on 127.0.0.1 (fake credentials only) and check what was deployed.
 deploy-local: setup
 	$(VENV)/bin/python scripts/deploy_local.py
+
+## Against a real account: check profile, credentials, region and bootstrap (one sentence when one is missing),
+## then `cdk diff --all` / `cdk deploy --all` with ARGS (e.g. make deploy ARGS="-c prefix=hub-dev").
+diff deploy: setup
+	$(VENV)/bin/python scripts/cdk_account.py $@ $(ARGS)
 
 ## Build the wheel (and sdist) into dist/.
 dist: $(STAMP_PY)

@@ -6,7 +6,7 @@ and AWS_SHARED_CREDENTIALS_FILE point at empty temporary files, the credentials 
 refuses to run unless AWS_ENDPOINT_URL is a 127.0.0.1 address.
 
 Steps:
-1. start `moto_server` (the venv's) on 127.0.0.1 and a free port;
+1. start moto's server in this process (moto.server.ThreadedMotoServer) on 127.0.0.1 and a free port;
 2. `cdk bootstrap` with the real CDK CLI (moto creates the CDKToolkit stack);
 3. `cdk synth` into a scratch cloud assembly, then every stack of its manifest.json is created with
    CloudFormation CreateStack (TemplateBody), the shared stack first. This replaces only the changeset step
@@ -18,8 +18,11 @@ Steps:
    and `Fn::GetAtt [file system, Arn]` (built from the file system's Ref);
 4. every deployed task definition is compared with its service file (DescribeTaskDefinition: family,
    cpu, memory, and every container's ports and health check, sidecars included);
-5. one task per service is started from the deployed families with RunTask, as the spawner sends it
-   (its addresses are moto's 10.x fakes: nothing connects to them);
+5. the real ECSSpawner starts a server of each service from the deployed families (lab's per-user EFS home
+   on the file system of the shared stack's output HomeFileSystemId), the hub side reaches it through a
+   stand-in on 127.0.0.1 (never the task's 10.x address), then stops it. Two stand-ins for AWS, printed by
+   name: a patch of moto's RunTask for containers without memory of their own, and a thread reporting
+   tasks HEALTHY as Fargate's agent would (scripts/spawn_deployed.py);
 6. `cdk diff` of chat's stack, from a copy of the catalog whose chat interval changed, must show exactly
    that change (the shared stack's deployed copy differs from the synthesized one by step 3's rewrite, so
    it is not diffed).
@@ -36,7 +39,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,9 +46,19 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
 from botocore.parsers import ResponseParserError  # noqa: E402
+from spawn_deployed import (  # noqa: E402
+    FARGATE_AGENT_STANDIN,
+    MOTO_CFN_WORKAROUND,
+    MOTO_MEMORY_WORKAROUND,
+    SpawnCheckError,
+    Target,
+    moto_in_process,
+    spawn_each_service,
+)
 
 from hubspec import load_catalog  # noqa: E402
 from hubspec.naming import family_name  # noqa: E402
@@ -56,7 +68,6 @@ from hubspec.sharding import shard_label, shard_of  # noqa: E402
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
-MOTO = ROOT / ".venv" / "bin" / "moto_server"
 
 
 class DeployError(Exception):
@@ -99,27 +110,24 @@ def local_env(endpoint: str, scratch: Path, environ: dict[str, str] | None = Non
 
 @contextlib.contextmanager
 def moto_server(scratch: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """moto's server on 127.0.0.1 (its log in scratch/moto.log); yields the endpoint and the local environment."""
+    """moto's server in this process on 127.0.0.1 and a free port; yields the endpoint and the local environment.
+
+    This process's environment becomes the local one first: moto makes boto3 calls of its own (CloudFormation
+    resources), and this process's clients and the spawner must see only the local settings too. In-process
+    (moto.server.ThreadedMotoServer) so that the spawner step can patch moto's ECS backend for its one gap and
+    stand in for Fargate's agent (scripts/spawn_deployed.py)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = local_env(endpoint, scratch)
-    log = (scratch / "moto.log").open("w")
-    proc = subprocess.Popen(
-        [str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
-    )
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            time.sleep(0.2)
-        else:
-            raise DeployError("moto_server did not start within 30 s")
-        yield endpoint, env
+        with moto_in_process(port, scratch / "moto.log") as url:
+            yield url, env
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run(args: list[str], env: dict[str, str], what: str, timeout: float = 300) -> str:
@@ -215,16 +223,10 @@ def deploy_assembly(cfn, assembly: Path) -> list[str]:
     return names
 
 
-# What moto 5.2.5's CloudFormation does not carry from the template into the ECS API (checked: cpu of
-# AWS::ECS::TaskDefinition comes back as None). Named in the output, never silently passed.
-MOTO_GAPS = {"cpu"}
-
-
 def check_task_definitions(ecs, catalog, prefix: str) -> list[str]:
     """DescribeTaskDefinition of every family: family, cpu, memory, and each container's (main and sidecars)
     ports and health check, against what the service file renders to."""
     problems: list[str] = []
-    gaps: set[str] = set()
     for spec in catalog.services:
         for size in spec.sizes:
             family = family_name(prefix, spec.name, size)
@@ -247,39 +249,34 @@ def check_task_definitions(ecs, catalog, prefix: str) -> list[str]:
                 got[f"{container.name} healthCheck"] = mine.get("healthCheck")
                 expected[f"{container.name} healthCheck"] = check.to_ecs() if check else None
             for key in got:
-                if got[key] == expected[key]:
-                    continue
-                if key in MOTO_GAPS and got[key] == "None":
-                    gaps.add(key)
-                    continue
-                problems.append(f"{family}: {key} is {got[key]!r}, expected {expected[key]!r}")
-    for key in sorted(gaps):
-        print(f"gap  {key}: moto's CloudFormation does not keep it on the task definitions; not checked here")
+                if got[key] != expected[key]:
+                    problems.append(f"{family}: {key} is {got[key]!r}, expected {expected[key]!r}")
     return problems
 
 
-def start_each_service(ecs, ec2, catalog, prefix: str, cluster: str) -> list[str]:
-    """RunTask of each service's default size, as the spawner sends it; the started task ARNs."""
+def task_network(ec2) -> tuple[str, str]:
+    """A subnet and security group for the tasks (the stack references no VPC without the vpc_id context)."""
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's RunTask needs it
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    return subnet, group
+
+
+def start_servers(cfn, ecs, ec2, catalog, prefix: str, cluster: str, shared_stack: str) -> list[str]:
+    """The real ECSSpawner starts, reaches (through a 127.0.0.1 stand-in) and stops one server per service."""
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cfn.describe_stacks(StackName=shared_stack)["Stacks"][0].get("Outputs") or []
+    }
     if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
-        ecs.create_cluster(clusterName=cluster)
-    arns = []
-    for spec in catalog.services:
-        family = family_name(prefix, spec.name, spec.default_size)
-        reply = ecs.run_task(
-            cluster=cluster,
-            taskDefinition=family,
-            launchType="FARGATE",
-            count=1,
-            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
-        )
-        if reply.get("failures") or not reply.get("tasks"):
-            raise DeployError(f"RunTask of {family} failed: {reply.get('failures')}")
-        arns.append(reply["tasks"][0]["taskArn"])
-    return arns
+        ecs.create_cluster(clusterName=cluster)  # the stack only references it without create_cluster
+    subnet, group = task_network(ec2)
+    home = outputs.get("HomeFileSystemId", "")
+    target = Target(
+        str(ROOT / "services"), str(ROOT / "sizes.yaml"), prefix, cluster, REGION, ACCOUNT, subnet, group, home
+    )
+    return spawn_each_service(catalog, target)
 
 
 def diff_after_interval_change(env: dict[str, str], scratch: Path, stacks: list[str]) -> str:
@@ -314,18 +311,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deploy-local: {err}", file=sys.stderr)
             log = (scratch / "moto.log").read_text(errors="replace").strip().splitlines()
             if any("Traceback" in line for line in log):
-                print("moto_server's log ends:\n  " + "\n  ".join(log[-15:]), file=sys.stderr)
+                print("moto's server log ends:\n  " + "\n  ".join(log[-15:]), file=sys.stderr)
             return 1
 
 
 def deploy_and_check(endpoint: str, env: dict[str, str], scratch: Path, catalog, prefix: str, cluster: str) -> int:
-    os.environ.clear()  # this process's own boto3 clients see only the local settings too
-    os.environ.update(env)
     run([str(CDK), "bootstrap", f"aws://{ACCOUNT}/{REGION}"], env, "cdk bootstrap")
     print(f"ok   cdk bootstrap aws://{ACCOUNT}/{REGION} into moto at {endpoint}")
     assembly = scratch / "cdk.out"
     run([str(CDK), "synth", "--quiet", "-o", str(assembly)], env, "cdk synth")
     cfn, ecs, ec2 = clients(env)
+    print(
+        f"stand-in {MOTO_CFN_WORKAROUND}: moto's CloudFormation is patched to pass NetworkMode, Cpu, "
+        "RequiresCompatibilities, the roles and the EFS volume keys of each task definition on to ECS, as "
+        "CloudFormation does"
+    )
     stacks = deploy_assembly(cfn, assembly)
     print(f"ok   CreateStack (instead of cdk deploy's changeset): {', '.join(stacks)}")
     problems = check_task_definitions(ecs, catalog, prefix)
@@ -333,14 +333,23 @@ def deploy_and_check(endpoint: str, env: dict[str, str], scratch: Path, catalog,
         raise DeployError("; ".join(problems))
     count = sum(len(s.sizes) for s in catalog.services)
     print(f"ok   {count} deployed task definitions match their service files")
+    print(
+        f"stand-in {MOTO_MEMORY_WORKAROUND}: moto's RunTask is patched to accept a container without memory of its "
+        "own (Fargate does; the deployed definitions set memory per task); templates unchanged"
+    )
+    print(
+        f"stand-in {FARGATE_AGENT_STANDIN}: a thread reports each RUNNING task and its containers HEALTHY, as "
+        "Fargate's agent would once the checks pass (moto runs no container)"
+    )
     try:
-        arns = start_each_service(ecs, ec2, catalog, prefix, cluster)
-        print(f"ok   RunTask started {len(arns)} tasks, one per service, from the deployed families")
-    except ClientError as err:  # moto 5.2.5: HTTP 500 when a container has no memory of its own
-        print(
-            f"gap  RunTask of the deployed families: moto answers {err.response['Error'].get('Code')} "
-            "(it needs memory on every container; these set it per task, as Fargate allows)"
-        )
+        lines = start_servers(cfn, ecs, ec2, catalog, prefix, cluster, stacks[0])
+    except SpawnCheckError as err:
+        raise DeployError(f"spawner: {err}") from None
+    print(
+        f"ok   ECSSpawner started a server of each of the {len(catalog.services)} services from the deployed families:"
+    )
+    for line in lines:
+        print(f"       {line}")
     chat_stack = f"{prefix}-task-definitions-{shard_label(shard_of('chat'))}"
     # Only chat's stack: a stack whose deployed copy had an intrinsic resolved for moto (step 3) would show that
     # rewrite as a difference; every other stack's deployed template is the synthesized one.

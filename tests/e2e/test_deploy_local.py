@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
+from hubspec import load_catalog
 from tests.catalogs import REPO
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +32,27 @@ def test_deploy_local_deploys_checks_and_diffs():
     assert any(
         line.startswith("ok   cdk diff after chat interval 15 -> 20 shows exactly that change") for line in lines
     )
+    # the real ECSSpawner started (and stopped) a server of each service from the deployed families, the hub side
+    # reached a stand-in on 127.0.0.1, and this process never connected to a task's private address
+    catalog = load_catalog(REPO / "services", REPO / "sizes.yaml")
+    start = lines.index(
+        f"ok   ECSSpawner started a server of each of the {len(catalog.services)} services from the deployed families:"
+    )
+    started = [line.strip() for line in lines[start + 1 : start + 1 + len(catalog.services)]]
+    for spec, line in zip(catalog.services, started, strict=True):
+        family = f"calliope-hub-dev-{spec.name}-{spec.default_size}"
+        assert line.startswith(f"{spec.name}: {family}"), line
+        assert "task at 10." in line and "reached the stand-in at 127.0.0.1:" in line, line
+        assert line.endswith("stop() -> desiredStatus STOPPED"), line
+        if spec.efs is not None and spec.efs.per_user:  # a family of the user's own, on the deployed file system
+            assert re.match(rf"{spec.name}: {family}-u[0-9a-f]{{16}}:1 \(home on fs-", line), line
+    assert re.fullmatch(
+        rf"this process made \d+ connections, to 127\.0\.0\.1 only; none to the {len(catalog.services)} task addresses",
+        lines[start + 1 + len(catalog.services)].strip(),
+    )
+    # every stand-in for AWS is named in the output
+    named = {line.split()[1].rstrip(":") for line in lines if line.startswith("stand-in ")}
+    assert named == {"moto-cfn-task-definition-properties", "moto-run-task-memory-per-task", "fargate-agent-stand-in"}
 
 
 def test_the_script_refuses_a_remote_endpoint_and_drops_the_callers_aws_settings(tmp_path):
