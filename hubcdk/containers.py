@@ -18,7 +18,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 
 from hubcdk.health import ecs_health_check
-from hubspec.model import ContainerSpec, ServiceSpec
+from hubspec.model import ServiceSpec
 from hubspec.render import render_container_check
 from hubspec.secrets import secret_ref
 
@@ -84,6 +84,7 @@ def add_containers(
     *,
     spec: ServiceSpec,
     images: Mapping[str, ecs.ContainerImage],
+    health_checks: Mapping[str, ecs.HealthCheck | None],
     logging: ecs.LogDriver,
     linux_parameters: ecs.LinuxParameters | None,
 ) -> dict[str, ecs.ContainerDefinition]:
@@ -99,7 +100,7 @@ def add_containers(
             image=images[container.name],
             essential=container.essential,
             port_mappings=[ecs.PortMapping(container_port=spec.port, protocol=ecs.Protocol.TCP)] if is_main else None,
-            health_check=_health_check(container),
+            health_check=health_checks[container.name],
             environment=dict(container.environment) or None,
             secrets={name: ArnSecret(arn) for name, arn in container.secrets.items()} or None,
             stop_timeout=Duration.seconds(spec.stop_timeout) if spec.stop_timeout is not None else None,
@@ -114,9 +115,14 @@ def add_containers(
     return added
 
 
-def _health_check(container: ContainerSpec) -> ecs.HealthCheck | None:
-    rendered = render_container_check(container)
-    return ecs_health_check(rendered) if rendered is not None else None
+def container_health_checks(spec: ServiceSpec) -> dict[str, ecs.HealthCheck | None]:
+    """Container name -> its rendered ECS health check (None without one). Made once per service and shared by
+    its sizes: a HealthCheck is plain data, and each costs several jsii calls (about a quarter of synth at scale)."""
+    out: dict[str, ecs.HealthCheck | None] = {}
+    for container in spec.containers:
+        rendered = render_container_check(container)
+        out[container.name] = ecs_health_check(rendered) if rendered is not None else None
+    return out
 
 
 # cdk-nag's AwsSolutions pack (run by the tests) flags these; each is acknowledged where it arises, on the

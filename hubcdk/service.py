@@ -9,7 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from hubcdk.containers import acknowledge_environment, add_containers, runtime_platform
+from hubcdk.containers import acknowledge_environment, add_containers, container_health_checks, runtime_platform
 from hubcdk.efs import HubHomeFileSystem
 from hubcdk.findings import annotate_findings
 from hubspec.images import ecr_repository
@@ -83,6 +83,9 @@ class HubServiceTaskDefinitions(Construct):
         linux_parameters = None
         if spec.exec_enabled:  # the task role's ssmmessages rights: HubTaskRoles.grant_task_start
             linux_parameters = ecs.LinuxParameters(self, "ExecInit", init_process_enabled=True)
+        # Made once and shared by every size (plain data; each costs jsii calls).
+        registry_images = {name: ecs.ContainerImage.from_registry(reference) for name, reference in images.items()}
+        health_checks = container_health_checks(spec)
         self.task_definitions: dict[str, ecs.FargateTaskDefinition] = {}
         self.families: dict[str, str] = {}  # size name -> family
         for size in sizes:
@@ -101,7 +104,8 @@ class HubServiceTaskDefinitions(Construct):
             containers = add_containers(
                 task_definition,
                 spec=spec,
-                images={name: ecs.ContainerImage.from_registry(reference) for name, reference in images.items()},
+                images=registry_images,
+                health_checks=health_checks,
                 logging=logging,
                 linux_parameters=linux_parameters,
             )
