@@ -323,7 +323,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="per service × size: spawns, success rate, time to RUNNING / HEALTHY from the spawner's records",
         description="Read the ECS spawner's spawn records (c.ECSSpawner.spawn_record_file, one JSON object per "
         "line) and print per service × size: spawns, success rate, P50/P95/P99 time to RUNNING and to "
-        "HEALTHY (nearest rank), the simulated earliest HEALTHY of the catalog's check, and the design notes' "
+        "HEALTHY (nearest rank), the simulated earliest HEALTHY of the task (after any sidecar it waits for), and the design notes' "
         f"targets (success rate > {SUCCESS_TARGET:g} %, time to HEALTHY {HEALTHY_TARGET[0]:g}-"
         f"{HEALTHY_TARGET[1]:g} s; a miss is a P95 above {HEALTHY_TARGET[1]:g} s), flagging each miss.",
         epilog="exit status: 0 printed (misses are flagged in the output, not in the exit code); 1 bad records "
