@@ -8,12 +8,12 @@ constructs render comes from `hubspec`; they only translate it to aws-cdk-lib.
 from hubcdk.cluster import HubCluster
 from hubcdk.efs import HubHomeFileSystem, HubHomeMountTargets
 from hubcdk.findings import annotate_findings
-from hubcdk.health import ecs_health_check
 from hubcdk.hub_policy import HubSpawnerPolicy
 from hubcdk.logs import environment_log_group, log_group_name, retention_days
 from hubcdk.network import HubTaskSecurityGroup, service_ports
 from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
-from hubcdk.service import HubServiceTaskDefinitions, container_images
+from hubcdk.service import HubServiceTaskDefinitions
+from hubcdk.task_template import container_images, ecs_health_check, service_template
 
 __all__ = [
     "HubCluster",
@@ -32,4 +32,5 @@ __all__ = [
     "log_group_name",
     "retention_days",
     "service_ports",
+    "service_template",
 ]

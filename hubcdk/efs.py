@@ -29,14 +29,13 @@ from collections.abc import Sequence
 
 from aws_cdk import Annotations, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ecsspawner.identity import TAG_HUB
 from hubcdk.network import tcp_from_group
-from hubspec.model import HOME_VOLUME, EfsSpec, ServiceSpec
+from hubspec.model import ServiceSpec
 
 MOUNT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
 SHARED_ROOT = "/shared"
@@ -47,7 +46,7 @@ NO_MOUNT_TARGETS = "hub:efs-no-mount-targets"  # the warning's id (Annotations.a
 
 class HubHomeFileSystem(Construct):
     """The file system of the catalog's EFS homes, the shared access point if a service needs one, the
-    task role's mount rights, and `attach()` to add the home volume to a task definition."""
+    task role's mount rights; `hubcdk.task_template.home_volume` renders the volume a task definition names."""
 
     def __init__(
         self,
@@ -248,24 +247,6 @@ class HubHomeFileSystem(Construct):
                 "(the revision number is chosen by ECS)"
             ),
         }
-
-    def attach(self, task_definition: ecs.TaskDefinition, container: ecs.ContainerDefinition, home: EfsSpec) -> None:
-        """The volume `home` (transit encryption, IAM authorization; the shared access point for a shared home,
-        none for a per-user one: the spawner's per-user copy names the user's) and its mount point."""
-        authorization = ecs.AuthorizationConfig(
-            iam="ENABLED", access_point_id=None if home.per_user else self.shared_access_point_id
-        )
-        task_definition.add_volume(
-            name=HOME_VOLUME,
-            efs_volume_configuration=ecs.EfsVolumeConfiguration(
-                file_system_id=self.file_system_id,
-                transit_encryption="ENABLED",
-                authorization_config=authorization,
-            ),
-        )
-        container.add_mount_points(
-            ecs.MountPoint(container_path=home.mount_path, source_volume=HOME_VOLUME, read_only=False)
-        )
 
 
 class HubHomeMountTargets(Construct):

@@ -165,8 +165,8 @@ def ecr_stack(tmp_path_factory):
             sizes=[HUB_CATALOG.sizes[size] for size in spec.sizes],
             prefix="ecr",
             image=ECR_IMAGES[spec.name],
-            task_role=roles.task_role,
-            execution_role=roles.execution_role,
+            task_role_arn=roles.task_role.role_arn,
+            execution_role_arn=roles.execution_role.role_arn,
             log_group_name=log_group_name("ecr"),
             home=home,
         )

@@ -57,8 +57,8 @@ def stack(outdir):
         sizes=[SIDECARS.sizes[s] for s in spec.sizes],
         prefix="t",
         image=spec.image,
-        task_role=roles.task_role,
-        execution_role=roles.execution_role,
+        task_role_arn=roles.task_role.role_arn,
+        execution_role_arn=roles.execution_role.role_arn,
         log_group_name=log_group_name("t"),
     )
     return Template.from_stack(scope).to_json()["Resources"]
@@ -163,7 +163,7 @@ def test_cdk_nag_findings_are_acknowledged_narrowly_with_reasons(stack, outdir):
         for c in v["violatingConstructs"]
     )
     assert acknowledged == [
-        ("AwsSolutions-ECS2", "containers/chat/small", "containers/chat/small/Resource"),
+        ("AwsSolutions-ECS2", "containers/chat/TaskDefinitions", "containers/chat/TaskDefinitions/chatsmallA415B227"),
         (
             "AwsSolutions-IAM5[Resource::*]",
             "containers/Roles/ExecutionRole/DefaultPolicy",

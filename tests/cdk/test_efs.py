@@ -56,8 +56,8 @@ def build(tmp_path: Path, services: list[ServiceSpec], **home: str) -> dict:
             sizes=SIZES,
             prefix="t",
             image=spec.image,
-            task_role=roles.task_role,
-            execution_role=roles.execution_role,
+            task_role_arn=roles.task_role.role_arn,
+            execution_role_arn=roles.execution_role.role_arn,
             log_group_name=log_group_name("t"),
             home=homes,
         )
