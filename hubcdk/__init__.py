@@ -12,18 +12,19 @@ from hubcdk.hub_policy import HubSpawnerPolicy
 from hubcdk.logs import environment_log_group, log_group_name, retention_days
 from hubcdk.network import HubTaskSecurityGroup, service_ports
 from hubcdk.roles import HubTaskRoles, check_no_grants, imported_task_roles
-from hubcdk.service import HubServiceTaskDefinitions
-from hubcdk.task_template import container_images, ecs_health_check, service_template
+from hubcdk.task_definitions import HubTaskDefinitions
+from hubcdk.task_template import catalog_template, container_images, ecs_health_check, service_template
 
 __all__ = [
     "HubCluster",
     "HubHomeFileSystem",
     "HubHomeMountTargets",
-    "HubServiceTaskDefinitions",
     "HubSpawnerPolicy",
+    "HubTaskDefinitions",
     "HubTaskRoles",
     "HubTaskSecurityGroup",
     "annotate_findings",
+    "catalog_template",
     "check_no_grants",
     "container_images",
     "ecs_health_check",

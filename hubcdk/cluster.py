@@ -6,7 +6,6 @@ tasks only need a cluster (their network comes from the spawner's subnets and se
 
 from __future__ import annotations
 
-from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -21,6 +20,10 @@ class HubCluster(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, cluster_name: str) -> None:
         super().__init__(scope, construct_id)
+        # Imported here, not at the top: aws_cdk.aws_ecs and what it pulls in (autoscaling, load balancing,
+        # assets) take about 0.15 s to import, and only this optional construct needs it.
+        from aws_cdk import aws_ecs as ecs
+
         self.cluster = ecs.CfnCluster(
             self,
             "Cluster",

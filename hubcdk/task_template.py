@@ -1,13 +1,15 @@
-"""A service's task definitions as a CloudFormation template fragment, computed in plain Python.
+"""The task definitions of a catalog as a CloudFormation template fragment, computed in plain Python.
 
-`service_template()` returns `{"Parameters": ..., "Resources": ...}`: one `AWS::ECS::TaskDefinition` per
-size, under the logical ID aws-cdk-lib gives a resource at `<service>/<size>/Resource` (`logical_id`), with
-exactly the properties `FargateTaskDefinition` + `add_container` rendered for the same service file (the
-tests compare every byte against that path). What only the stack knows, the template takes as parameters:
-the two role ARNs and, for EFS homes, the file system and shared access point ids (`PARAMETERS`).
-`HubServiceTaskDefinitions` binds them and brings the fragment in with aws-cdk-lib's `CfnInclude`,
-which makes each resource a real `CfnTaskDefinition` (cdk-nag, validations and `Template` assertions see
-it as they saw the L2's). Nothing here imports aws-cdk-lib, so it is tested without jsii or Node.
+`catalog_template()` returns `{"Parameters": ..., "Resources": ...}`: one `AWS::ECS::TaskDefinition` per
+service and size, under the logical ID aws-cdk-lib gives a resource at `<service>/<size>/Resource`
+(`logical_id`, checked against aws-cdk-lib's own in the tests). The properties are the ones
+`FargateTaskDefinition` + `add_container` rendered for the same service files before this module replaced
+them (compared byte for byte on every fixture catalog at the switch; the JSON snapshots and the template
+tests lock them since). What only the stack knows, the fragment takes as parameters: the two role ARNs
+and, for EFS homes, the file system and shared access point ids. `HubTaskDefinitions` binds them and
+brings the fragment in with aws-cdk-lib's `CfnInclude`, which makes each resource a real
+`CfnTaskDefinition` (cdk-nag, validations and `Template` assertions see it as they saw the L2's).
+Nothing here imports aws-cdk-lib, so it is tested without jsii or Node.
 """
 
 from __future__ import annotations
@@ -169,9 +171,11 @@ def service_template(
     sizes never renames a resource. With `path` (the including construct's path), each resource carries
     `aws:cdk:path` metadata `<path>/<logical ID>`, as `cdk synth` writes for every resource it makes."""
     images = container_images(spec, image)
-    resources = {}
+    resources: dict[str, Any] = {}
     for size in sizes:
         name = logical_id([spec.name, size.name, "Resource"])
+        if name in resources:
+            raise ValueError(f"service {spec.name!r}: size {size.name!r} is listed twice")
         resources[name] = task_definition(spec, size, prefix=prefix, images=images, log_group_name=log_group_name)
         if path is not None:
             resources[name]["Metadata"] = {PATH_METADATA_KEY: f"{path}/{name}"}
@@ -181,3 +185,32 @@ def service_template(
         if not spec.efs.per_user:
             used.append(HOME_ACCESS_POINT_ID)
     return {"Parameters": {name: {"Type": "String"} for name in used}, "Resources": resources}
+
+
+def catalog_template(
+    services: Sequence[ServiceSpec],
+    sizes: Mapping[str, SizeSpec],
+    *,
+    prefix: str,
+    images: Mapping[str, str],
+    log_group_name: str,
+    path: str | None = None,
+) -> dict[str, Any]:
+    """`service_template` of each service (main image from `images`, else the file's), in one fragment."""
+    parameters: dict[str, Any] = {}
+    resources: dict[str, Any] = {}
+    for spec in services:
+        part = service_template(
+            spec,
+            [sizes[name] for name in spec.sizes],
+            prefix=prefix,
+            image=images.get(spec.name, spec.image),
+            log_group_name=log_group_name,
+            path=path,
+        )
+        clash = sorted(resources.keys() & part["Resources"].keys())
+        if clash:
+            raise ValueError(f"service {spec.name!r}: logical IDs {clash} are already taken by another service")
+        parameters.update(part["Parameters"])
+        resources.update(part["Resources"])
+    return {"Parameters": parameters, "Resources": resources}

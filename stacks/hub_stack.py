@@ -20,8 +20,8 @@ from constructs import Construct
 from hubcdk import (
     HubCluster,
     HubHomeFileSystem,
-    HubServiceTaskDefinitions,
     HubSpawnerPolicy,
+    HubTaskDefinitions,
     HubTaskRoles,
     HubTaskSecurityGroup,
     annotate_findings,
@@ -142,22 +142,19 @@ class HubTaskDefinitionsStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description=f"Hub ECS task definitions ({prefix}, bucket {bucket})")
         task_role, execution_role = imported_task_roles(self, prefix=prefix)
-        task_role_arn, execution_role_arn = task_role.role_arn, execution_role.role_arn  # read once (jsii calls)
-        self.services: dict[str, HubServiceTaskDefinitions] = {}
-        for spec in services:
-            self.services[spec.name] = HubServiceTaskDefinitions(
-                self,
-                spec.name,
-                spec=spec,
-                sizes=[sizes[name] for name in spec.sizes],
-                prefix=prefix,
-                image=images.get(spec.name, spec.image),
-                task_role_arn=task_role_arn,
-                execution_role_arn=execution_role_arn,
-                log_group_name=log_group_name(prefix),
-                findings=[f for f in findings if f.service == spec.name],
-                home=home,
-            )
+        self.task_definitions = HubTaskDefinitions(
+            self,
+            "TaskDefinitions",
+            services=services,
+            sizes=sizes,
+            prefix=prefix,
+            images=images,
+            task_role_arn=task_role.role_arn,
+            execution_role_arn=execution_role.role_arn,
+            log_group_name=log_group_name(prefix),
+            findings=findings,
+            home=home,
+        )
         check_no_grants(task_role, execution_role)
 
 

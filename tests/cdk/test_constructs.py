@@ -147,7 +147,7 @@ def ecr_stack(tmp_path_factory):
     from aws_cdk import Stack
     from aws_cdk.assertions import Annotations, Template
 
-    from hubcdk import HubHomeFileSystem, HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
+    from hubcdk import HubHomeFileSystem, HubTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
     from stacks.app_builder import create_app
     from stacks.context import read_cdk_json_context
 
@@ -157,19 +157,18 @@ def ecr_stack(tmp_path_factory):
     logs = environment_log_group(stack, "Logs", prefix="ecr", retention=1)
     roles.grant_task_start(log_group=logs, images=ECR_IMAGES.values())
     home = HubHomeFileSystem(stack, "Homes", services=HUB_CATALOG.services, task_role=roles.task_role, prefix="ecr")
-    for spec in HUB_CATALOG.services:
-        HubServiceTaskDefinitions(
-            stack,
-            spec.name,
-            spec=spec,
-            sizes=[HUB_CATALOG.sizes[size] for size in spec.sizes],
-            prefix="ecr",
-            image=ECR_IMAGES[spec.name],
-            task_role_arn=roles.task_role.role_arn,
-            execution_role_arn=roles.execution_role.role_arn,
-            log_group_name=log_group_name("ecr"),
-            home=home,
-        )
+    HubTaskDefinitions(
+        stack,
+        "TaskDefinitions",
+        services=HUB_CATALOG.services,
+        sizes=HUB_CATALOG.sizes,
+        prefix="ecr",
+        images=ECR_IMAGES,
+        task_role_arn=roles.task_role.role_arn,
+        execution_role_arn=roles.execution_role.role_arn,
+        log_group_name=log_group_name("ecr"),
+        home=home,
+    )
     return Template.from_stack(stack), Annotations.from_stack(stack)
 
 

@@ -36,7 +36,7 @@ def stack(outdir):
     from aws_cdk import App, Stack
     from aws_cdk.assertions import Template
 
-    from hubcdk import HubServiceTaskDefinitions, HubTaskRoles, container_images, environment_log_group, log_group_name
+    from hubcdk import HubTaskDefinitions, HubTaskRoles, container_images, environment_log_group, log_group_name
 
     app = App(outdir=str(outdir))
     add_nag(app)
@@ -50,13 +50,12 @@ def stack(outdir):
         secrets=[arn for c in spec.containers for arn in c.secrets.values()],
         exec_enabled=spec.exec_enabled,
     )
-    HubServiceTaskDefinitions(
+    HubTaskDefinitions(
         scope,
         "chat",
-        spec=spec,
-        sizes=[SIDECARS.sizes[s] for s in spec.sizes],
+        services=[spec],
+        sizes=SIDECARS.sizes,
         prefix="t",
-        image=spec.image,
         task_role_arn=roles.task_role.role_arn,
         execution_role_arn=roles.execution_role.role_arn,
         log_group_name=log_group_name("t"),
@@ -163,7 +162,7 @@ def test_cdk_nag_findings_are_acknowledged_narrowly_with_reasons(stack, outdir):
         for c in v["violatingConstructs"]
     )
     assert acknowledged == [
-        ("AwsSolutions-ECS2", "containers/chat/TaskDefinitions", "containers/chat/TaskDefinitions/chatsmallA415B227"),
+        ("AwsSolutions-ECS2", "containers/chat", "containers/chat/chatsmallA415B227"),
         (
             "AwsSolutions-IAM5[Resource::*]",
             "containers/Roles/ExecutionRole/DefaultPolicy",

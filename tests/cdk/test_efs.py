@@ -41,26 +41,24 @@ def build(tmp_path: Path, services: list[ServiceSpec], **home: str) -> dict:
     from aws_cdk import App, Stack
     from aws_cdk.assertions import Template
 
-    from hubcdk import HubHomeFileSystem, HubServiceTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
+    from hubcdk import HubHomeFileSystem, HubTaskDefinitions, HubTaskRoles, environment_log_group, log_group_name
 
     stack = Stack(App(outdir=str(tmp_path)), "efs")
     roles = HubTaskRoles(stack, "Roles", prefix="t")
     logs = environment_log_group(stack, "Logs", prefix="t", retention=1)
     roles.grant_task_start(log_group=logs, images=[spec.image for spec in services])
     homes = HubHomeFileSystem(stack, "Homes", services=services, task_role=roles.task_role, prefix="t", **home)
-    for spec in services:
-        HubServiceTaskDefinitions(
-            stack,
-            spec.name,
-            spec=spec,
-            sizes=SIZES,
-            prefix="t",
-            image=spec.image,
-            task_role_arn=roles.task_role.role_arn,
-            execution_role_arn=roles.execution_role.role_arn,
-            log_group_name=log_group_name("t"),
-            home=homes,
-        )
+    HubTaskDefinitions(
+        stack,
+        "TaskDefinitions",
+        services=services,
+        sizes={size.name: size for size in SIZES},
+        prefix="t",
+        task_role_arn=roles.task_role.role_arn,
+        execution_role_arn=roles.execution_role.role_arn,
+        log_group_name=log_group_name("t"),
+        home=homes,
+    )
     return Template.from_stack(stack).to_json()
 
 

@@ -1,4 +1,4 @@
-"""The task definitions' template fragment (plain Python) and how `HubServiceTaskDefinitions` includes it.
+"""The task definitions' template fragment (plain Python) and how `HubTaskDefinitions` includes it.
 
 The fragment's logical IDs must be the ones aws-cdk-lib allocates (a changed ID replaces a task definition
 on deploy), so `logical_id` is checked against aws-cdk-lib itself; the included resources must be real
@@ -95,29 +95,28 @@ def test_the_included_task_definitions_are_cfn_task_definitions_and_no_file_is_l
     from aws_cdk import aws_ecs as ecs
     from aws_cdk.assertions import Template
 
-    from hubcdk import HubServiceTaskDefinitions
+    from hubcdk import HubTaskDefinitions
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     stack = Stack(App(outdir=str(tmp_path / "out")), "include")
-    service = HubServiceTaskDefinitions(
+    service = HubTaskDefinitions(
         stack,
         "chat",
-        spec=CHAT,
-        sizes=[SMALL],
+        services=[CHAT],
+        sizes=SIDECARS.sizes,
         prefix="t",
-        image=CHAT.image,
         task_role_arn="arn:aws:iam::123456789012:role/t-task-role",
         execution_role_arn="arn:aws:iam::123456789012:role/t-execution-role",
         log_group_name="/ecs/t",
     )
-    resource = service.include.get_resource(service.logical_ids["small"])
+    resource = service.task_definition("chat", "small")
     assert isinstance(resource, ecs.CfnTaskDefinition)
     assert stack.resolve(resource.family) == "t-chat-small"
     assert stack.resolve(resource.task_role_arn) == "arn:aws:iam::123456789012:role/t-task-role"
     assert list(scratch.iterdir()) == []  # the temporary template is removed once read
-    assert service.families == {"small": "t-chat-small"}
+    assert service.families == {"chat": {"small": "t-chat-small"}}
     expected = service_template(CHAT, [SMALL], prefix="t", image=CHAT.image, log_group_name="/ecs/t")
     (lid,) = expected["Resources"]
     written = Template.from_stack(stack).to_json()["Resources"][lid]["Properties"]
