@@ -136,7 +136,7 @@ def median(runs: list[dict], key: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median); this machine varies by 10-30 %% run to run")
     parser.add_argument("--sizes", default="10,100,1000", help="task definition counts (multiples of 4 are exact)")
     args = parser.parse_args()
     hub = WORKER_HUB.format(root=str(ROOT), report=REPORT)

@@ -1,8 +1,8 @@
 """The two IAM roles every task definition shares, and every grant they hold.
 
-Without them each `FargateTaskDefinition` creates its own task role (and an execution role with its
-own policy once logging is on): 2-3 resources per service x size, against CloudFormation's
-500-resource limit per stack.
+Shared, not one pair per task definition: aws-cdk-lib's `FargateTaskDefinition` would create its own
+task role (and an execution role with its own policy once logging is on), 2-3 resources per
+service x size, against CloudFormation's 500-resource limit per stack.
 
 The roles live in the shared stack under fixed names (`hubspec.naming.role_name`), so the
 task-definition stacks refer to them by name (`imported_task_roles`) without a CloudFormation export,
