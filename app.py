@@ -15,6 +15,7 @@ The only module that reads environment variables.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -67,6 +68,9 @@ def main(argv: list[str]) -> int:
         # Imported only now: aws-cdk-lib starts a Node.js process, and bad input needs none.
         from stacks.app_builder import build_stacks, create_app
 
+        # aws-cdk-lib's Python modules are some million objects that live until the process ends. Frozen,
+        # no garbage collection walks them again: not during synth, and not at exit (0.1-0.2 s here).
+        gc.freeze()
         app = create_app(
             context=context, outdir=str(staging) if staging else None, cfn_validation=settings.cfn_validation
         )

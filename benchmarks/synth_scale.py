@@ -1,7 +1,7 @@
 """Synth at scale, and against a bare aws-cdk-lib app, each figure from fresh processes in one run.
 
 1. 10, 100 and 1,000 task definitions (generated services x 4 sizes): wall time of the whole
-   synth process (app.py's path: load + lint + build + synth), and peak memory of the Python
+   synth process (app.py's `main`, as `cdk synth` runs it: load + lint + build + synth), and peak memory of the Python
    process and of jsii's Node.js process (VmHWM). Growth should be linear.
 2. The ratio against a bare aws-cdk-lib app making byte-identical resources: the bare app reads the
    templates this project wrote and declares each resource as a `CfnResource` with the same logical
@@ -40,19 +40,17 @@ health_check:
 """
 
 WORKER_HUB = """
-import json, os, resource, sys, time
+import importlib.util, json, os, resource, sys, time
 sys.path.insert(0, {root!r})
 start = time.perf_counter()
-from stacks.context import merge_context, read_cdk_json_context, settings_from_context
-from stacks.inputs import load_inputs
-from pathlib import Path
-context = merge_context(read_cdk_json_context(Path({root!r}) / "cdk.json"), json.loads(sys.argv[2]))
-settings = settings_from_context(context, root=Path({root!r}))
-inputs = load_inputs(settings)
-from stacks.app_builder import build_stacks, create_app
-app = create_app(context=context, outdir=sys.argv[1], cfn_validation=settings.cfn_validation)
-build_stacks(app, settings=settings, inputs=inputs)
-app.synth()
+os.environ["CDK_OUTDIR"] = sys.argv[1]  # app.py's own path: load, lint, build, synth, publish
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)  # as the CDK CLI's working folder exists
+spec = importlib.util.spec_from_file_location("hub_app", {app!r})
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+pairs = [f"{{key}}={{value if isinstance(value, str) else json.dumps(value)}}" for key, value in json.loads(sys.argv[2]).items()]
+if app.main([arg for pair in pairs for arg in ("-c", pair)]) != 0:
+    raise SystemExit("app.py failed")
 {report}
 """
 
@@ -136,10 +134,12 @@ def median(runs: list[dict], key: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median); this machine varies by 10-30 %% run to run")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs per figure (median); this machine varies by 10-30 %% run to run"
+    )
     parser.add_argument("--sizes", default="10,100,1000", help="task definition counts (multiples of 4 are exact)")
     args = parser.parse_args()
-    hub = WORKER_HUB.format(root=str(ROOT), report=REPORT)
+    hub = WORKER_HUB.format(root=str(ROOT), app=str(ROOT / "app.py"), report=REPORT)
     bare = WORKER_BARE.format(report=REPORT)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; medians of {args.repeat} runs")
     with tempfile.TemporaryDirectory() as tmp:
