@@ -22,20 +22,9 @@ NODE_BIN = ROOT / "node_modules" / ".bin"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_NODE", str(NODE_BIN / "node"))  # Node 22: no end-of-life banner
 
+from benchmarks.synth_scale import generate  # noqa: E402  (the generated services, one owner)
 from stacks.context import merge_context, read_cdk_json_context, settings_from_context  # noqa: E402
 from stacks.inputs import load_inputs  # noqa: E402
-
-SERVICE = """name: gen{i:03d}
-image: example/gen{i:03d}:1
-port: 8888
-sizes: [small, medium, large, xlarge]
-health_check:
-  endpoint: /health
-  interval: 10
-  timeout: 5
-  retries: 6
-  start_period: 45
-"""
 
 
 def tool_env() -> dict[str, str]:
@@ -112,10 +101,7 @@ def main() -> None:
             "cdk synth (CLI: Node.js + python app.py + synth)", lambda: cli_synth(tmp / f"cli{next(runs)}"), args.repeat
         )
         if args.services:
-            services = tmp / "generated"
-            services.mkdir()
-            for i in range(args.services):
-                (services / f"gen{i:03d}.yaml").write_text(SERVICE.format(i=i))
+            services = generate(tmp, 4 * args.services)
             count = timed(
                 f"in-process synth, {args.services} services x 4 sizes",
                 lambda: in_process_synth(tmp / f"gen{next(runs)}", services_dir=str(services)),
