@@ -82,6 +82,8 @@ class HubTaskDefinitions(cfn_include.CfnInclude):
         findings: Sequence[Finding] = (),
         home: HubHomeFileSystem | None = None,
     ) -> None:
+        if not services:
+            raise ValueError(f"HubTaskDefinitions {construct_id!r} needs at least one service")
         base = scope_path(scope)
         template = catalog_template(
             services,

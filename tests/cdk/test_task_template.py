@@ -123,3 +123,22 @@ def test_the_included_task_definitions_are_cfn_task_definitions_and_no_file_is_l
     for key in ("TaskRoleArn", "ExecutionRoleArn"):
         assert written.pop(key) == f"arn:aws:iam::123456789012:role/t-{key[:-7].lower()}-role"
     assert written == {k: v for k, v in expected["Resources"][lid]["Properties"].items() if not k.endswith("RoleArn")}
+
+
+@pytest.mark.synth
+def test_an_empty_service_list_is_refused_with_the_construct_named():
+    from aws_cdk import App, Stack
+
+    from hubcdk import HubTaskDefinitions
+
+    with pytest.raises(ValueError, match="HubTaskDefinitions 'none' needs at least one service"):
+        HubTaskDefinitions(
+            Stack(App(), "empty"),
+            "none",
+            services=[],
+            sizes=SIDECARS.sizes,
+            prefix="t",
+            task_role_arn="arn:aws:iam::123456789012:role/t-task-role",
+            execution_role_arn="arn:aws:iam::123456789012:role/t-execution-role",
+            log_group_name="/ecs/t",
+        )
