@@ -222,3 +222,14 @@ def test_stacks_are_environment_agnostic_and_have_no_version_metadata(hub):
         text = template_file.read_text()
         assert not re.search(r"\b\d{12}\b", text)  # no account id baked in
         assert "CDKMetadata" not in text and "AWS::CDK::Metadata" not in text
+
+
+def test_each_task_definition_names_its_real_construct_path(hub):
+    """`cdk diff` and the console show a resource by its `aws:cdk:path`: for an included task definition
+    that is `<stack>/TaskDefinitions/<logical id>`, the construct aws-cdk-lib actually made."""
+    seen = 0
+    for stack_name, template in hub.templates.items():
+        for logical_id, resource in template.find_resources("AWS::ECS::TaskDefinition").items():
+            assert resource["Metadata"]["aws:cdk:path"] == f"{stack_name}/TaskDefinitions/{logical_id}"
+            seen += 1
+    assert seen == len(families(hub))
