@@ -189,7 +189,7 @@ def test_the_shell_grammar_loads_on_the_first_parse_not_on_import() -> None:
     import sys
 
     code = (
-        "import sys, hubspec, hubspec.loader, hubspec.lint, hubspec.commands as c; "
+        "import sys, hubspec, hubspec.loader, hubspec.health.lint, hubspec.commands as c; "
         "assert not [m for m in sys.modules if m.startswith('tree_sitter')]; "
         "assert c.command_problems('curl -f http://127.0.0.1:1/ || exit 1') == []; "
         "assert 'tree_sitter_bash' in sys.modules"
@@ -356,6 +356,6 @@ def test_at_most_fifty_errors_are_printed_then_how_many_more(load_case) -> None:
     ],
 )
 def test_probe_ports_reads_every_loopback_spelling(command: str, ports: list[int]) -> None:
-    from hubspec.lint import probe_ports
+    from hubspec.health.lint import probe_ports
 
     assert probe_ports(command) == ports
