@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from hubspec.commands import curl_calls, read_shell_line
 from hubspec.health.healthstate import PROFILES
 from hubspec.health.timing import Span, chained_timings, task_worst_detection
 from hubspec.model import Catalog, ServiceSpec
+from hubspec.shellcmd import curl_calls, read_shell_line
 from hubspec.yamlsource import format_path
 
 Severity = Literal["error", "warning"]
