@@ -59,7 +59,7 @@ OLD_PATH = """
 import sys
 import jsonschema  # before hubspec: every optional format-checker package is imported
 from ruamel.yaml import YAML
-import hubspec.timing as timing
+import hubspec.health.timing as timing
 import hubspec.yamlsource as yamlsource
 assert yamlsource.C_PARSER is not None and callable(yamlsource.parser)
 assert callable(timing.profile_timings) and callable(timing.simulate_profile_timings)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubspec.liveprobe import probe_env, run_health_command
+from hubspec.health.liveprobe import probe_env, run_health_command
 from hubspec.model import HealthCheckSpec, ServiceSpec
 from hubspec.render import render_health_check
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubspec.healthstate import PROFILES
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.timing import flapping, simulate, timings
 from hubspec.model import HealthCheckSpec
-from hubspec.timing import flapping, simulate, timings
 
 CHECKS = {
     "chat (15/10/8/45)": HealthCheckSpec(interval=15, timeout=10, retries=8, start_period=45),

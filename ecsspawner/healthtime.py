@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hubspec import ServiceSpec
-from hubspec.timing import PROFILES, time_to_healthy
+from hubspec.health.timing import PROFILES, time_to_healthy
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 start() makes a `SpawnRecorder`, tells it when RunTask answered, shows it every task
 it reads while waiting, and closes it once, on success or failure. The record is
-what `hubspec tune --samples` and `hubspec observed` read (hubspec/observed.py
+what `hubspec tune --samples` and `hubspec observed` read (hubspec/health/observed.py
 parses the same fields; the hub depends on hubspec, never the reverse):
 
     {"record": "ecsspawner.spawn", "version": 1, "at": "2026-11-30T11:20:05Z",

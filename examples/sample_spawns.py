@@ -2,7 +2,7 @@
 
 Nothing here talks to AWS. Each spawn draws a provisioning + image-pull time (time to RUNNING)
 and a server start-up time, and the health check's schedule comes from the timing simulator
-(hubspec.timing, a random engine profile per spawn), so time to HEALTHY is what the catalog's
+(hubspec.health.timing, a random engine profile per spawn), so time to HEALTHY is what the catalog's
 check would report for that start-up. A few spawns fail (the task stops while starting) or are
 cancelled (start_timeout). The lines are built by ecsspawner.records.SpawnRecorder, the class
 the spawner uses, so they are exactly what `c.ECSSpawner.spawn_record_file` holds:
@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 
 from ecsspawner.records import SpawnRecorder
-from hubspec.healthstate import PROFILES
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.timing import time_to_healthy
 from hubspec.loader import load_catalog
-from hubspec.timing import time_to_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 FAILED_SHARE = 0.03  # the task stops while starting (an image pull refused, a capacity error)

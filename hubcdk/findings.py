@@ -1,4 +1,4 @@
-"""Lint findings (hubspec.lint) as CDK annotations on the construct they concern.
+"""Lint findings (hubspec.health.lint) as CDK annotations on the construct they concern.
 
 The app refuses to synthesize while an unacknowledged error exists; adding it
 as an error annotation too means a stack built some other way still fails
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from aws_cdk import Annotations
 from constructs import IConstruct
 
-from hubspec.lint import Finding, acknowledge_hint
+from hubspec.health.lint import Finding, acknowledge_hint
 
 
 def warning_text(finding: Finding) -> str:

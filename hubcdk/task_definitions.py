@@ -23,7 +23,7 @@ from hubcdk.task_template import (
     catalog_template,
     logical_id,
 )
-from hubspec.lint import Finding
+from hubspec.health.lint import Finding
 from hubspec.model import ServiceSpec, SizeSpec
 from hubspec.naming import family_name
 

@@ -20,7 +20,6 @@ jsonschema = import_jsonschema()
 from jsonschema.exceptions import ValidationError
 
 from hubspec import fargate
-from hubspec.commands import command_problems
 from hubspec.errors import SpecError, SpecErrors
 from hubspec.model import (
     DEFAULT_ENDPOINT,
@@ -36,6 +35,7 @@ from hubspec.model import (
 )
 from hubspec.schema import schema, timeout_above_interval
 from hubspec.sharding import shard_errors
+from hubspec.shellcmd import command_problems
 from hubspec.yamlsource import YamlDoc, display_name, file_problem, format_path, load_yaml
 
 # Where a catalog's files are looked for, relative to the folder a command runs in (the `hubspec`

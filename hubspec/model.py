@@ -47,7 +47,7 @@ class HealthCheckSpec:
         """A spec built in code meets the same ECS and aws-cdk-lib limits the loader enforces on YAML."""
         problems = timing_problems(self.interval, self.timeout, self.retries, self.start_period)
         if self.custom_health_command is not None:
-            from hubspec.commands import command_problems  # parses the line: only when there is one
+            from hubspec.shellcmd import command_problems  # parses the line: only when there is one
 
             problems += [("custom_health_command", p) for p in command_problems(self.custom_health_command)]
         if problems:
@@ -63,7 +63,7 @@ class HealthCheckSpec:
         """
         if self.custom_health_command is None:
             return float(probe_max_time(self.timeout))
-        from hubspec.commands import curl_calls
+        from hubspec.shellcmd import curl_calls
 
         calls = curl_calls(self.custom_health_command) or []
         if len(calls) == 1 and calls[0].max_time is not None and 0 < calls[0].max_time < self.timeout:

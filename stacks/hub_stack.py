@@ -31,7 +31,7 @@ from hubcdk import (
     imported_task_roles,
     log_group_name,
 )
-from hubspec.lint import Finding
+from hubspec.health.lint import Finding
 from hubspec.model import Catalog, ServiceSpec, SizeSpec
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hubspec.errors import SpecErrors, shown
-from hubspec.lint import Finding, lint_catalog
-from hubspec.lint import errors as lint_errors
+from hubspec.health.lint import Finding, lint_catalog
+from hubspec.health.lint import errors as lint_errors
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
 from stacks.context import IMAGES, HubSettings

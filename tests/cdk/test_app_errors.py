@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hubspec import load_catalog
-from hubspec.lint import lint_catalog
+from hubspec.health.lint import lint_catalog
 from hubspec.loader import schema
 from tests.catalogs import FIXTURE_SIZES, bucket_overflow_line, write_bucket_overflow
 

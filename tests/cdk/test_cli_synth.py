@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspec.lint import lint_catalog
+from hubspec.health.lint import lint_catalog
 
 pytestmark = [pytest.mark.synth, pytest.mark.catalog]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hubspec import load_catalog, render_health_check
-from hubspec.lint import Finding, lint_catalog
+from hubspec.health.lint import Finding, lint_catalog
 from hubspec.render import RenderedHealthCheck
 from stacks.context import LOG_RETENTION_DAYS
 from tests.catalogs import FIXTURE_SIZES, HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES

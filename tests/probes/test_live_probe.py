@@ -20,8 +20,8 @@ import pytest
 
 from hubspec import load_catalog
 from hubspec.cli import main
-from hubspec.healthstate import CLASSIC, HEALTHY, START_INTERVAL, STARTING, UNHEALTHY
-from hubspec.liveprobe import Bounds, ProbeUsageError, prepare, probe_env, watch
+from hubspec.health.healthstate import CLASSIC, HEALTHY, START_INTERVAL, STARTING, UNHEALTHY
+from hubspec.health.liveprobe import Bounds, ProbeUsageError, prepare, probe_env, watch
 from hubspec.render import RenderedHealthCheck
 from tests.catalogs import FIXTURE_SIZES
 

@@ -19,7 +19,7 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from hubspec import load_catalog, render_health_check
-from hubspec.liveprobe import ProbeRun, probe_env, run_health_command
+from hubspec.health.liveprobe import ProbeRun, probe_env, run_health_command
 from hubspec.model import ServiceSpec
 from tests.catalogs import FIXTURE_SIZES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hubspec import render_health_check
-from hubspec.liveprobe import ProbeUsageError, Target, retarget
+from hubspec.health.liveprobe import ProbeUsageError, Target, retarget
 from hubspec.model import HealthCheckSpec, ServiceSpec
 
 KINDS = ("curl", "wget", "python", "tcp")

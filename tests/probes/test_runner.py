@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspec.liveprobe import NOT_FOUND, ProbeUsageError, probe_env, run_health_command
+from hubspec.health.liveprobe import NOT_FOUND, ProbeUsageError, probe_env, run_health_command
 
 PY = sys.executable
 

@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 
 from hubspec import SpecErrors, load_catalog
 from hubspec.cli import main
-from hubspec.tune import StartupStats, apply_values, propose, read_samples
+from hubspec.health.tune import StartupStats, apply_values, propose, read_samples
 from tests.catalogs import FIXTURE_SIZES
 
 # A service file with comments in every position a person puts them, and mixed layout.

@@ -1,7 +1,7 @@
 """dashboards/ecsspawner.json: every query names only what the spawner exports, and the thresholds are the toolkit's targets.
 
 The exported names come from the spawner's own metric definitions (ecsspawner.metrics.define on a
-fresh registry), the targets from hubspec.observed (what `hubspec observed` flags), so neither can drift.
+fresh registry), the targets from hubspec.health.observed (what `hubspec observed` flags), so neither can drift.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from ecsspawner import metrics
-from hubspec.observed import HEALTHY_TARGET, QUANTILES, SUCCESS_TARGET
+from hubspec.health.observed import HEALTHY_TARGET, QUANTILES, SUCCESS_TARGET
 from tests.catalogs import REPO
 
 DASHBOARD = REPO / "dashboards" / "ecsspawner.json"

@@ -12,7 +12,7 @@ from jupyterhub.spawner import SpawnException
 from prometheus_client import REGISTRY
 
 from ecsspawner.records import RECORD_KIND, RECORD_VERSION, SpawnRecorder
-from hubspec.tune import StartupStats
+from hubspec.health.tune import StartupStats
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 HEALTHY_AFTER = 0.05  # seconds after RunTask at which the test's "ECS" reports HEALTHY

@@ -81,7 +81,7 @@ def test_a_size_name_with_a_final_newline_does_not_pass() -> None:
     ],
 )
 def test_commands_that_fail_on_a_broken_server_are_accepted(command: str) -> None:
-    from hubspec.commands import command_problems
+    from hubspec.shellcmd import command_problems
 
     assert command_problems(command) == []
 
@@ -100,14 +100,14 @@ def test_commands_that_fail_on_a_broken_server_are_accepted(command: str) -> Non
 def test_curl_arguments_are_read_as_curl_reads_them(
     args: list[str], fails: bool, max_time: float | None, urls: list[str]
 ) -> None:
-    from hubspec.commands import parse_curl
+    from hubspec.shellcmd import parse_curl
 
     [call] = parse_curl(args)
     assert (call.fails_on_http_error, call.max_time, list(call.urls), call.problems) == (fails, max_time, urls, ())
 
 
 def test_next_starts_a_transfer_with_fresh_options() -> None:
-    from hubspec.commands import parse_curl
+    from hubspec.shellcmd import parse_curl
 
     first, second = parse_curl(["-f", "http://a/", "--next", "http://b/"])
     assert (first.fails_on_http_error, second.fails_on_http_error) == (True, False)
@@ -116,7 +116,7 @@ def test_next_starts_a_transfer_with_fresh_options() -> None:
 def _promptly(command: str) -> list[str]:
     import signal
 
-    from hubspec.commands import command_problems
+    from hubspec.shellcmd import command_problems
 
     def hang(*_: object) -> None:
         raise AssertionError("the shell parser hangs")
@@ -160,7 +160,7 @@ def test_a_single_quoted_dollar_brace_is_answered_promptly_and_read_as_text() ->
 )
 def test_lines_sh_cannot_parse_are_refused(command: str, reason: str) -> None:
     """tree-sitter recovers from syntax errors; every ERROR or MISSING node is still a refusal."""
-    from hubspec.commands import command_problems, curl_calls
+    from hubspec.shellcmd import command_problems, curl_calls
 
     assert command_problems(command) == [f"cannot be parsed as a shell line ({reason})"]
     assert curl_calls(command) is None
@@ -176,7 +176,7 @@ def test_lines_sh_cannot_parse_are_refused(command: str, reason: str) -> None:
     ],
 )
 def test_curl_without_fail_is_found_in_bash_constructs(command: str) -> None:
-    from hubspec.commands import command_problems
+    from hubspec.shellcmd import command_problems
 
     assert command_problems(command) == [
         "runs `curl -sS -m 9 http://127.0.0.1:8071/health` without -f/--fail, so it passes on HTTP 404/500; "
@@ -189,7 +189,7 @@ def test_the_shell_grammar_loads_on_the_first_parse_not_on_import() -> None:
     import sys
 
     code = (
-        "import sys, hubspec, hubspec.loader, hubspec.lint, hubspec.commands as c; "
+        "import sys, hubspec, hubspec.loader, hubspec.health.lint, hubspec.shellcmd as c; "
         "assert not [m for m in sys.modules if m.startswith('tree_sitter')]; "
         "assert c.command_problems('curl -f http://127.0.0.1:1/ || exit 1') == []; "
         "assert 'tree_sitter_bash' in sys.modules"
@@ -198,7 +198,7 @@ def test_the_shell_grammar_loads_on_the_first_parse_not_on_import() -> None:
 
 
 def test_a_line_nested_deeper_than_the_stack_is_refused() -> None:
-    from hubspec.commands import command_problems
+    from hubspec.shellcmd import command_problems
 
     assert command_problems("echo " + "$(echo " * 400 + ")" * 400) == [
         "cannot be parsed as a shell line (it nests too deeply)"
@@ -356,6 +356,6 @@ def test_at_most_fifty_errors_are_printed_then_how_many_more(load_case) -> None:
     ],
 )
 def test_probe_ports_reads_every_loopback_spelling(command: str, ports: list[int]) -> None:
-    from hubspec.lint import probe_ports
+    from hubspec.health.lint import probe_ports
 
     assert probe_ports(command) == ports

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from hubspec import cli, report
-from hubspec.healthstate import PROFILES
-from hubspec.lint import lint_service
-from hubspec.loader import load_catalog
-from hubspec.timing import (
+from hubspec import cli
+from hubspec.health import report
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.lint import lint_service
+from hubspec.health.timing import (
     HANGS,
     REFUSED,
     chained_timings,
@@ -22,6 +22,7 @@ from hubspec.timing import (
     time_to_healthy,
     time_to_unhealthy,
 )
+from hubspec.loader import load_catalog
 from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES, FIXTURE_SIZES, REPO
 
 CHAINS = REPO / "tests" / "toolkit" / "inputs" / "chains" / "services"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from hubspec import cli, report
-from hubspec.healthstate import PROFILES
+from hubspec import cli
+from hubspec.health import report
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.timing import HANGS, REFUSED, time_to_healthy, time_to_unhealthy
 from hubspec.loader import load_catalog
-from hubspec.timing import HANGS, REFUSED, time_to_healthy, time_to_unhealthy
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 # What Mermaid's gantt grammar accepts on a line: a task name without ':' '#' ';', then its data.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from hubspec import cli
-from hubspec.report import REGENERATE
+from hubspec.health.report import REGENERATE
 
 
 def test_committed_report_is_fresh(repo, monkeypatch, capsys):

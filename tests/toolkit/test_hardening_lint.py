@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_a_probe_of_another_host_is_hc010(make_spec) -> None:
-    from hubspec.lint import lint_service
+    from hubspec.health.lint import lint_service
 
     spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://10.0.0.7:8888/health")
     [finding] = [f for f in lint_service(spec) if f.rule == "HC010"]
@@ -13,7 +13,7 @@ def test_a_probe_of_another_host_is_hc010(make_spec) -> None:
 
 
 def test_an_unexposed_port_on_ipv6_loopback_is_hc010(make_spec) -> None:
-    from hubspec.lint import lint_service
+    from hubspec.health.lint import lint_service
 
     spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://[::1]:9999/health")
     assert [f.rule for f in lint_service(spec) if f.rule == "HC010"] == ["HC010"]
@@ -37,7 +37,7 @@ def test_a_url_python_cannot_split_is_no_traceback(tmp_path, capsys) -> None:
 
 
 def test_a_port_out_of_range_is_hc010(make_spec) -> None:
-    from hubspec.lint import lint_service
+    from hubspec.health.lint import lint_service
 
     spec = make_spec(retries=5, custom_health_command="curl -f -m 9 http://127.0.0.1:99999/health")
     [finding] = [f for f in lint_service(spec) if f.rule == "HC010"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from hubspec.lint import RULES, lint_catalog, lint_service, probe_ports
+from hubspec.health.lint import RULES, lint_catalog, lint_service, probe_ports
 from hubspec.loader import load_catalog
 from hubspec.model import EfsSpec
 from tests.catalogs import BUNDLED_SERVICES, BUNDLED_SIZES

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubspec import cli
-from hubspec.observed import HEALTHY_TARGET, SUCCESS_TARGET, nearest_rank
+from hubspec.health.observed import HEALTHY_TARGET, SUCCESS_TARGET, nearest_rank
 
 
 def run(capsys, *argv):
@@ -184,9 +184,9 @@ def test_the_sample_generator_writes_records_that_observed_and_tune_read(tmp_pat
 def test_the_simulated_column_is_the_tasks_healthy_after_the_sidecars_it_waits_for():
     """A server that waits for a sidecar's HEALTHY starts late, and the spawner's time to HEALTHY is the task's:
     the number to compare with is the chained one, not the server's own check from its own start."""
+    from hubspec.health.observed import SpawnRecord, summarize
+    from hubspec.health.timing import chained_timings, timings
     from hubspec.loader import load_catalog
-    from hubspec.observed import SpawnRecord, summarize
-    from hubspec.timing import chained_timings, timings
     from tests.catalogs import FIXTURE_SIZES, REPO
 
     catalog = load_catalog(REPO / "tests" / "toolkit" / "inputs" / "chains" / "services", FIXTURE_SIZES)

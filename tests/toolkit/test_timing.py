@@ -16,9 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspec.healthstate import CLASSIC, HEALTHY, START_INTERVAL, UNHEALTHY
-from hubspec.model import HealthCheckSpec
-from hubspec.timing import (
+from hubspec.health.healthstate import CLASSIC, HEALTHY, START_INTERVAL, UNHEALTHY
+from hubspec.health.timing import (
     HANGS,
     REFUSED,
     UP,
@@ -34,6 +33,7 @@ from hubspec.timing import (
     time_to_unhealthy,
     timings,
 )
+from hubspec.model import HealthCheckSpec
 
 # The bundled services' checks, copied by hand from services/*.yaml so the
 # hand-worked timelines below do not move when someone retunes the YAML.
@@ -376,7 +376,7 @@ def test_chained_timeline_adds_the_sidecars_time_to_healthy():
     """The server starts when its HEALTHY dependency is HEALTHY; every server number shifts by that much,
     and an essential sidecar that never answers makes the task UNHEALTHY on its own check."""
     from hubspec import load_catalog
-    from hubspec.timing import HANGS, PROFILES, REFUSED, chained_timings, time_to_healthy, time_to_unhealthy
+    from hubspec.health.timing import HANGS, PROFILES, REFUSED, chained_timings, time_to_healthy, time_to_unhealthy
     from tests.catalogs import FIXTURE_SIZES, REPO
 
     spec = load_catalog(REPO / "tests" / "cdk" / "inputs" / "sidecars" / "services", FIXTURE_SIZES).service("chat")
@@ -399,7 +399,7 @@ def test_chained_timeline_adds_the_sidecars_time_to_healthy():
 
 def test_no_healthy_dependency_means_no_chain():
     from hubspec import load_catalog
-    from hubspec.timing import chained_timings
+    from hubspec.health.timing import chained_timings
     from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
     for spec in load_catalog(HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES).services:

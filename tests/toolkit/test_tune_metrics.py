@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from ecsspawner import metrics
 from hubspec import cli
-from hubspec.tune import StartupStats
+from hubspec.health.tune import StartupStats
 from tests.catalogs import HUB_CATALOG_SERVICES, HUB_CATALOG_SIZES
 
 # What the hub saw: (service, size, seconds from RunTask to HEALTHY).

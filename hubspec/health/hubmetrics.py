@@ -6,7 +6,7 @@ counts per bucket, not the times themselves, so every observation becomes its
 bucket's upper bound `le`: the median and P95 the tuner computes from them are
 upper bounds of the true ones (never lower). The histogram also counts from
 RunTask's answer, so the samples include provisioning and the image pull, which
-the spawn records' HEALTHY - RUNNING leaves out (hubspec/observed.py).
+the spawn records' HEALTHY - RUNNING leaves out (hubspec/health/observed.py).
 
 Observations above the largest finite bound (the `+Inf` bucket) have no upper
 bound; they are counted at the largest finite bound, and the tuner's notes say

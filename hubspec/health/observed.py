@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from hubspec.errors import SpecError, SpecErrors
-from hubspec.healthstate import PROFILES
-from hubspec.liveprobe import add_catalog_options, catalog_paths
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.liveprobe import add_catalog_options, catalog_paths
+from hubspec.health.timing import task_earliest_healthy
 from hubspec.loader import load_catalog
 from hubspec.model import Catalog
-from hubspec.timing import task_earliest_healthy
 from hubspec.yamlsource import display_name, file_problem, read_text
 
 MAX_RECORDS_BYTES = 256 * 1024 * 1024  # about a million spawn records

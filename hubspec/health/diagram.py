@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hubspec.healthstate import HEALTHY, PROFILES, UNHEALTHY
+from hubspec.health.healthstate import HEALTHY, PROFILES, UNHEALTHY
+from hubspec.health.timing import HANGS, REFUSED, Behaviour, ProbeRun, Simulation, never_ready, ready_at, simulate
 from hubspec.model import ServiceSpec
-from hubspec.timing import HANGS, REFUSED, Behaviour, ProbeRun, Simulation, never_ready, ready_at, simulate
 
 MODE_TEXT = {"up": "answers", "refused": "refuses connections", "hangs": "hangs"}
 
@@ -43,7 +43,7 @@ def _bar(name: str, start: float, end: float, tag: str = "") -> str:
 
 @dataclass(frozen=True)
 class Scene:
-    """One scenario simulated per engine profile, ready to draw (Mermaid here, SVG in hubspec.svgdiagram)."""
+    """One scenario simulated per engine profile, ready to draw (Mermaid here, SVG in hubspec.health.svgdiagram)."""
 
     spec: ServiceSpec
     behaviour: Behaviour

@@ -4,7 +4,7 @@ The design notes promise `S + I×R` and start their timelines when start_period
 ends. The engine does neither (see docs/design.md): the first probe runs
 at t = interval (classic) or after 5 s (start-interval), a success counts at once,
 and a hanging probe costs interval + timeout per round. So every number here is
-simulated on `hubspec.healthstate` (one implementation of the rules, shared with
+simulated on `hubspec.health.healthstate` (one implementation of the rules, shared with
 the live prober) for one named engine profile; Fargate's engine is undocumented,
 so callers report the range over `PROFILES`.
 """
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from hubspec.healthstate import (
+from hubspec.health.healthstate import (
     CLASSIC,
     DOCKER_START_INTERVAL,
     HEALTHY,

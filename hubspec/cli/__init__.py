@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok; 1 spec or lint errors (`check`), or specs that do not load;
 2 usage errors (argparse's own code, also for an unknown service).
-The `tune` and `probe` commands live in hubspec.tune and hubspec.liveprobe; each
+The `tune` and `probe` commands live in hubspec.health.tune and hubspec.health.liveprobe; each
 module registers itself through `add_parser(subparsers)` when it is installed.
 """
 
@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from hubspec import diagram, lint, report, results, svgdiagram, timing
+from hubspec.cli import results
 from hubspec.errors import SpecErrors
-from hubspec.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
+from hubspec.health import diagram, lint, report, svgdiagram, timing
+from hubspec.health.healthstate import HEALTHY, PROFILE_HELP, PROFILES, UNHEALTHY
 from hubspec.loader import SERVICES_DIRNAME, SIZES_FILENAME, load_catalog
 from hubspec.model import Catalog, ServiceSpec
 
 OK, FAILED, USAGE = 0, 1, 2
-PLUGINS = ("hubspec.tune", "hubspec.liveprobe", "hubspec.observed")
+PLUGINS = ("hubspec.health.tune", "hubspec.health.liveprobe", "hubspec.health.observed")
 
 
 class UsageError(Exception):

@@ -1,6 +1,6 @@
 """A standalone SVG of a simulated health-check timeline (`timeline --format svg`).
 
-The same picture as the Mermaid gantt (hubspec/diagram.py), drawn by hand with
+The same picture as the Mermaid gantt (hubspec/health/diagram.py), drawn by hand with
 xml.etree: a row for the server (what a probe meets, phase by phase), a row for
 start_period, and one row per engine profile with every probe as a bar (green:
 passed, red: a failure that counted, grey: a failure inside start_period that did
@@ -15,8 +15,8 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from hubspec.diagram import COUNTED, MODE_TEXT, NOT_COUNTED, PASSED, Scene, probe_result, server_phases
-from hubspec.healthstate import HEALTHY, UNHEALTHY
+from hubspec.health.diagram import COUNTED, MODE_TEXT, NOT_COUNTED, PASSED, Scene, probe_result, server_phases
+from hubspec.health.healthstate import HEALTHY, UNHEALTHY
 
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH = 960

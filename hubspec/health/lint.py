@@ -7,7 +7,7 @@ finding stays listed (with the reason) but no longer counts. Errors cannot be
 acknowledged; an acknowledgement that names an error, an unknown rule or a rule
 that did not fire is itself reported, so acknowledgements cannot silently rot.
 
-Timing rules use the simulator (`hubspec.timing`), never the notes' `S + I×R`.
+Timing rules use the simulator (`hubspec.health.timing`), never the notes' `S + I×R`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from hubspec.commands import curl_calls, read_shell_line
-from hubspec.healthstate import PROFILES
+from hubspec.health.healthstate import PROFILES
+from hubspec.health.timing import Span, chained_timings, task_worst_detection
 from hubspec.model import Catalog, ServiceSpec
-from hubspec.timing import Span, chained_timings, task_worst_detection
+from hubspec.shellcmd import curl_calls, read_shell_line
 from hubspec.yamlsource import format_path
 
 Severity = Literal["error", "warning"]

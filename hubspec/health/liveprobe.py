@@ -3,7 +3,7 @@
 This replaces the design notes' hand-written bash loop, which slept through
 start_period before the first probe: the engine probes *during* start_period
 and a success there counts at once. The schedule and the counting rules come
-from `hubspec.healthstate` (the same code the timing model uses); only the
+from `hubspec.health.healthstate` (the same code the timing model uses); only the
 probe results are real. The rendered command runs as a subprocess the way the
 engine runs it: `CMD-SHELL` through `/bin/sh -c`, `CMD` as an exec without a
 shell, with the container's environment only, killed at the health-check
@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hubspec.errors import SpecErrors
-from hubspec.healthstate import (
+from hubspec.health.healthstate import (
     CLASSIC,
     HEALTHY,
     PROFILE_HELP,
@@ -302,7 +302,7 @@ def watch(
 EPILOG = """\
 how it runs:
   t = 0 is when this command starts: start the container (or server) and this command together
-  to watch a real start-up. Probes follow the chosen engine profile (hubspec.healthstate), the
+  to watch a real start-up. Probes follow the chosen engine profile (hubspec.health.healthstate), the
   same rules as `timeline`: a success during start_period makes the container healthy at once, a
   failure that started inside start_period (before the first success) is shown as not counted,
   `retries` consecutive counted failures make it unhealthy. The command is the service's own

@@ -29,9 +29,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from hubspec import hubmetrics, lint, observed
 from hubspec.errors import SpecError, SpecErrors
-from hubspec.liveprobe import add_catalog_options, catalog_paths, load_service
+from hubspec.health import hubmetrics, lint, observed
+from hubspec.health.liveprobe import add_catalog_options, catalog_paths, load_service
 from hubspec.loader import load_catalog, service_files
 from hubspec.model import ServiceSpec
 from hubspec.schema import health_check_ranges

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Final
 
 from hubspec.errors import SpecError, shown
-from hubspec.lint import Finding
+from hubspec.health.lint import Finding
 
 ERROR: Final = "error"
 WARNING: Final = "warning"
