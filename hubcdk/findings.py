@@ -26,8 +26,13 @@ def warning_text(finding: Finding) -> str:
     return f"{finding} — {acknowledge_hint(finding)}"
 
 
+def open_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings an annotation shows, in order: all but the warnings a service file accepts."""
+    return sorted(f for f in findings if not f.acknowledged)
+
+
 def annotate_findings(scope: IConstruct, findings: Iterable[Finding]) -> None:
-    shown = sorted(f for f in findings if not f.acknowledged)
+    shown = open_findings(findings)
     if not shown:  # no jsii call for a service without findings (most of a large catalog)
         return
     annotations = Annotations.of(scope)

@@ -14,7 +14,7 @@ from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct, IConstruct
 
 from hubcdk.efs import HubHomeFileSystem
-from hubcdk.findings import annotate_findings
+from hubcdk.findings import annotate_findings, open_findings
 from hubcdk.task_template import (
     EXECUTION_ROLE_ARN,
     HOME_ACCESS_POINT_ID,
@@ -64,7 +64,8 @@ class HubTaskDefinitions(cfn_include.CfnInclude):
     The roles are the shared ones, given as ARNs: the pull rights for a private ECR image, the secret
     reads and the log writes are granted in the shared stack (`HubTaskRoles.grant_task_start`), so nothing
     here adds to a role. `images` overrides a service's main image (the reference stays exactly as written).
-    A service's open lint findings are annotated at `<scope>/<service>`, the path `cdk synth` prints with them.
+    A service's open lint findings are annotated at `<this construct>/<service>`, the path `cdk synth` prints
+    with them.
     """
 
     def __init__(
@@ -114,9 +115,9 @@ class HubTaskDefinitions(cfn_include.CfnInclude):
         if "${" in json.dumps(template["Resources"]):
             Validations.of(self).acknowledge(SHELL_VARIABLES)
         for spec in services:
-            own = [f for f in findings if f.service == spec.name and not f.acknowledged]
+            own = open_findings(f for f in findings if f.service == spec.name)
             if own:  # an anchor for the annotations only: most services have none, and cost no construct
-                annotate_findings(Construct(scope, spec.name), own)
+                annotate_findings(Construct(self, spec.name), own)
 
     def task_definition(self, service: str, size: str) -> ecs.CfnTaskDefinition:
         """The included `CfnTaskDefinition` of one service and size."""

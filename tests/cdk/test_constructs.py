@@ -220,7 +220,9 @@ def test_lint_warnings_become_warning_annotations_on_the_service(edge_app):
     open_warnings = [f for f in EDGE_FINDINGS if f.severity == "warning" and not f.acknowledged]
     assert open_warnings
     for finding in open_warnings:
-        annotations.has_warning(f"/edge/{finding.service}", Match.string_like_regexp(_annotation(finding)))
+        annotations.has_warning(
+            f"/edge/TaskDefinitions/{finding.service}", Match.string_like_regexp(_annotation(finding))
+        )
     assert len(annotations.find_warning("*", Match.any_value())) == len(open_warnings)
 
 
@@ -241,8 +243,10 @@ def test_acknowledged_warning_is_not_annotated(edge_app):
     assert (acked.service, acked.rule) == ("wgetprobe", "HC006")
     annotations = edge_app["edge_annotations"]
     for find in (annotations.find_warning, annotations.find_info, annotations.find_error):
-        assert not find("/edge/wgetprobe", Match.string_like_regexp("HC006"))
-    assert annotations.find_warning("/edge/wgetprobe", Match.string_like_regexp("HC007"))  # its open warning
+        assert not find("/edge/TaskDefinitions/wgetprobe", Match.string_like_regexp("HC006"))
+    assert annotations.find_warning(
+        "/edge/TaskDefinitions/wgetprobe", Match.string_like_regexp("HC007")
+    )  # its open warning
 
 
 def test_error_finding_fails_synth_even_past_the_app_check(tmp_path):
