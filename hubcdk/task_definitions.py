@@ -59,7 +59,7 @@ class HubTaskDefinitions(cfn_include.CfnInclude):
     by its logical ID. That ID is the one aws-cdk-lib gave `<service>/<size>/Resource` when these were
     `FargateTaskDefinition`s, so it depends on service and size names only: adding a service or a size
     never renames another. One jsii call for all of them, where `FargateTaskDefinition` and `add_container`
-    took about twenty-five per task definition (docs/design.md, "Synth speed").
+    took about 2.6 ms of jsii work per task definition (docs/design.md, "Synth speed").
 
     The roles are the shared ones, given as ARNs: the pull rights for a private ECR image, the secret
     reads and the log writes are granted in the shared stack (`HubTaskRoles.grant_task_start`), so nothing
